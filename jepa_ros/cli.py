@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+The ``jepa-ros`` command-line tool.
+
+Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``.
+Those modules keep heavy imports (torch, mujoco, rclpy) inside ``run`` so that ``jepa-ros --help``
+stays fast and one subcommand's dependencies never slow the others.
+"""
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+SUBCOMMANDS = {
+}
+
+
+def build_parser():
+    """Build the top-level parser with one sub-parser per registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog='jepa-ros', description='World-model planning for ROS 2 arms (V-JEPA 2-AC style).')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name)
+        importlib.import_module(module_name).add_arguments(p)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``jepa-ros``; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, '_module', None):
+        parser.print_help()
+        return 2
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())
