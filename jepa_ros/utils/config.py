@@ -5,7 +5,8 @@ One dataclass per concern, usable from the CLI, ROS parameters and YAML alike.
 
 Configs are flat dataclasses whose fields are bool, int, float, str, Optional[...] of those, or
 tuples/lists of numbers. These helpers turn them into argparse options, read them back, and build
-them from plain dicts (YAML, ROS parameters) with errors that name the bad key and the expected type.
+them from plain dicts (YAML, ROS parameters) with errors that name the bad key and the expected
+type.
 """
 
 import argparse
@@ -75,7 +76,7 @@ def _coerce(value, base, name, cls_name):
 
 
 def coerce_field(cls, name, value):
-    """Convert ``value`` to the type of field ``name`` of dataclass ``cls`` or raise ConfigError."""
+    """Convert ``value`` to the type of field ``name`` of ``cls``, or raise ConfigError."""
     hints = typing.get_type_hints(cls)
     if name not in hints:
         known = ', '.join(f.name for f in dataclasses.fields(cls))
@@ -95,7 +96,7 @@ def coerce_field(cls, name, value):
 
 
 def from_dict(cls: Type[T], values: Optional[Mapping[str, Any]] = None, **overrides) -> T:
-    """Build ``cls`` from a mapping (YAML, ROS parameters), rejecting unknown keys and bad types."""
+    """Build ``cls`` from a mapping (YAML, ROS parameters); reject unknown keys and bad types."""
     merged = dict(values or {})
     merged.update(overrides)
     kwargs = {k: coerce_field(cls, k, v) for k, v in merged.items()}
@@ -167,8 +168,8 @@ def load_yaml(path, cls: Type[T], node_name: Optional[str] = None) -> T:
         data = data[node_name]
     if isinstance(data, dict) and 'ros__parameters' in data:
         data = data['ros__parameters']
-    known = {f.name for f in dataclasses.fields(cls)}
-    return from_dict(cls, {k: v for k, v in data.items() if k in known or k not in ('use_sim_time',)})
+    # use_sim_time belongs to every ROS node, not to our configs; any other unknown key is an error.
+    return from_dict(cls, {k: v for k, v in data.items() if k != 'use_sim_time'})
 
 
 def require_finite(name, *values):
