@@ -168,7 +168,7 @@ def load_yaml(path, cls: Type[T], node_name: Optional[str] = None) -> T:
         data = data[node_name]
     if isinstance(data, dict) and 'ros__parameters' in data:
         data = data['ros__parameters']
-    # use_sim_time belongs to every ROS node, not to our configs; any other unknown key is an error.
+    # use_sim_time belongs to every ROS node, not to our configs; other unknown keys are errors.
     return from_dict(cls, {k: v for k, v in data.items() if k != 'use_sim_time'})
 
 
