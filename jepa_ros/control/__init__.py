@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+The MPC loop's pure logic: configuration, input watchdog and command conversion.
+
+The ROS nodes only translate messages to and from what lives here, so the safety rules are tested
+without DDS.
+"""
+
+from jepa_ros.control.commands import (ArmCommand, action_to_command, hold_command,
+                                       integrate_state)
+from jepa_ros.control.config import COMMAND_MODES, MPCNodeConfig
+from jepa_ros.control.watchdog import InputWatchdog
+
+__all__ = ['ArmCommand', 'COMMAND_MODES', 'InputWatchdog', 'MPCNodeConfig', 'action_to_command',
+           'hold_command', 'integrate_state']
