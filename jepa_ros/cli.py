@@ -14,6 +14,7 @@ import sys
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
+    'demo': ('jepa_ros.demo', 'drive the simulated arm over ROS 2 and save what it sees'),
 }
 
 

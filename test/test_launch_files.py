@@ -66,7 +66,8 @@ def test_launch_file_is_consistent(path):
         else:
             assert (package, executable) in EXTERNAL_EXECUTABLES, (package, executable)
     for name in referenced_share_files(source):
-        assert (PROJECT_ROOT / 'config' / name).is_file(), f'{path.name} names missing config/{name}'
+        assert (PROJECT_ROOT / 'config' / name).is_file(), \
+            f'{path.name} names missing config/{name}'
 
 
 def test_config_reference_check_sees_names():

@@ -7,7 +7,7 @@ The ROS nodes only translate messages to and from what lives here, so the safety
 without DDS.
 """
 
-from jepa_ros.control.commands import (ArmCommand, action_to_command, hold_command,
+from jepa_ros.control.commands import (action_to_command, ArmCommand, hold_command,
                                        integrate_state)
 from jepa_ros.control.config import COMMAND_MODES, MPCNodeConfig
 from jepa_ros.control.watchdog import InputWatchdog

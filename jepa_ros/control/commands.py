@@ -5,8 +5,9 @@ Turn a planned 7-D action into what an arm stack accepts.
 
 A V-JEPA 2-AC action is the change of the end-effector state over one control period:
 (dx, dy, dz [m], droll, dpitch, dyaw [rad], dgripper), in the arm's base frame. From it we derive a
-Cartesian velocity (MoveIt Servo), an absolute pose target (Cartesian controllers), or, with IK, joint
-positions (ros2_control's joint_trajectory_controller). A non-finite action never becomes a motion.
+Cartesian velocity (MoveIt Servo), an absolute pose target (Cartesian controllers), or, with IK,
+joint positions (ros2_control's joint_trajectory_controller). A non-finite action never becomes
+a motion.
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
-"""Input watchdog: the loop plans only on fresh camera frames and poses, otherwise it holds still."""
+"""Input watchdog: plan only on fresh camera frames and poses, otherwise hold still."""
 
 import math
 from typing import Optional

@@ -24,7 +24,7 @@ class ConfigError(ValueError):
     """A configuration value or key is wrong; the message says what to fix."""
 
 
-def _field_kind(tp):
+def field_kind(tp):
     """Return (base type, is_sequence, optional) for a supported field annotation."""
     optional = False
     origin = typing.get_origin(tp)
@@ -81,7 +81,7 @@ def coerce_field(cls, name, value):
     if name not in hints:
         known = ', '.join(f.name for f in dataclasses.fields(cls))
         raise ConfigError(f'unknown key {name!r} for {cls.__name__}; known keys: {known}')
-    base, is_seq, optional = _field_kind(hints[name])
+    base, is_seq, optional = field_kind(hints[name])
     if value is None or (optional and value == ''):
         if optional:
             return None
@@ -126,7 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, prefix: str = '', skip=(
     for f in dataclasses.fields(cls):
         if f.name in skip or f.name.startswith('_'):
             continue
-        base, is_seq, _ = _field_kind(hints[f.name])
+        base, is_seq, _ = field_kind(hints[f.name])
         flag = '--' + (prefix + f.name).replace('_', '-')
         default = f.default if f.default is not dataclasses.MISSING else None
         if default is None and f.default_factory is not dataclasses.MISSING:
