@@ -15,6 +15,8 @@ import sys
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     'demo': ('jepa_ros.demo', 'drive the simulated arm over ROS 2 and save what it sees'),
+    'landscape': ('jepa_ros.planning.landscape_cli',
+                  'plan once and draw the energy around the chosen action'),
 }
 
 

@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+Planner configuration: one flat dataclass shared by the CLI, ROS parameters and YAML.
+
+Defaults follow the official V-JEPA 2-AC planner (``notebooks/utils/world_model_wrapper.py``
+and ``mpc_utils.cem`` in facebookresearch/vjepa2): 400 samples, top-10 elites, 10 iterations,
+horizon 2, momentum 0.15 on mean and std, translation clipped to +-0.05 m per axis, gripper
+action clipped to +-0.75, rotation not optimised, and small gripper commands (|g| < 0.25) rounded
+to zero.
+"""
+
+import dataclasses
+from typing import Optional, Tuple
+
+from jepa_ros.utils.config import ConfigError, require_finite
+
+ENERGIES = ('l1', 'l2', 'cosine')
+AXIS_NAMES = ('dx', 'dy', 'dz', 'drx', 'dry', 'drz', 'dgripper')
+METHODS = ('cem', 'mppi')
+
+
+@dataclasses.dataclass
+class PlannerConfig:
+    """
+    Settings of the latent-space MPC planner (CEM or MPPI) and its safety limits.
+
+    Actions are 7-D deltas in physical units, ``[dx, dy, dz, drx, dry, drz, dgripper]`` (metres,
+    radians, gripper closedness 0..1), as in V-JEPA 2-AC.
+    """
+
+    # -- optimiser (official semantics by default)
+    method: str = 'cem'
+    horizon: int = 2
+    samples: int = 400
+    topk: int = 10
+    iterations: int = 10
+    momentum_mean: float = 0.15
+    momentum_std: float = 0.15
+    momentum_mean_gripper: float = 0.15
+    momentum_std_gripper: float = 0.15
+    maxnorm: float = 0.05
+    gripper_low: float = -0.75
+    gripper_high: float = 0.75
+    init_std_gripper: float = 1.0
+    optimize_rotation: bool = False
+    rotation_maxnorm: float = 0.1
+    gripper_deadband: float = 0.25
+    energy: str = 'l1'
+    seed: int = 0
+    # -- improvements over upstream
+    warm_start: bool = True
+    warm_start_std: float = 0.25
+    stop_energy: Optional[float] = None
+    mppi_temperature: float = 0.1
+    # -- safety on every output
+    max_translation: float = 0.05
+    max_rotation: float = 0.2
+    workspace_min: Tuple[float, ...] = (0.2, -0.6, 0.0)
+    workspace_max: Tuple[float, ...] = (0.9, 0.6, 0.9)
+    gripper_action_min: float = -1.0
+    gripper_action_max: float = 1.0
+    # -- sub-goals (pick-and-place: grasp, carry, place)
+    subgoal_threshold: Optional[float] = None
+    subgoal_max_steps: int = 0
+    # -- diagnostics
+    profile: bool = False
+
+    def validate(self):
+        """Raise ConfigError naming the first bad field."""
+        if self.method not in METHODS:
+            raise ConfigError(f'PlannerConfig.method must be one of {METHODS}, '
+                              f'got {self.method!r}')
+        if self.energy not in ENERGIES:
+            raise ConfigError(f'PlannerConfig.energy must be one of {ENERGIES}, '
+                              f'got {self.energy!r}')
+        for name in ('horizon', 'samples', 'iterations'):
+            if getattr(self, name) < 1:
+                raise ConfigError(f'PlannerConfig.{name} must be >= 1, got {getattr(self, name)}')
+        if not 2 <= self.topk <= self.samples:
+            raise ConfigError(f'PlannerConfig.topk must be in [2, samples={self.samples}] (the '
+                              f'elite std needs two samples), got {self.topk}')
+        for name in ('momentum_mean', 'momentum_std', 'momentum_mean_gripper',
+                     'momentum_std_gripper'):
+            v = getattr(self, name)
+            require_finite(f'PlannerConfig.{name}', v)
+            if not 0.0 <= v < 1.0:
+                raise ConfigError(f'PlannerConfig.{name} must be in [0, 1), got {v}')
+        for name in ('maxnorm', 'rotation_maxnorm', 'init_std_gripper', 'max_translation',
+                     'max_rotation', 'mppi_temperature', 'warm_start_std'):
+            v = getattr(self, name)
+            require_finite(f'PlannerConfig.{name}', v)
+            if v <= 0:
+                raise ConfigError(f'PlannerConfig.{name} must be > 0, got {v}')
+        require_finite('PlannerConfig.gripper_deadband', self.gripper_deadband)
+        if self.gripper_low >= self.gripper_high:
+            raise ConfigError('PlannerConfig.gripper_low must be below gripper_high')
+        if self.gripper_action_min > self.gripper_action_max:
+            raise ConfigError('PlannerConfig.gripper_action_min must not exceed '
+                              'gripper_action_max')
+        if len(self.workspace_min) != 3 or len(self.workspace_max) != 3:
+            raise ConfigError('PlannerConfig.workspace_min/workspace_max need 3 values (x, y, z)')
+        require_finite('PlannerConfig.workspace_min', *self.workspace_min)
+        require_finite('PlannerConfig.workspace_max', *self.workspace_max)
+        if any(lo > hi for lo, hi in zip(self.workspace_min, self.workspace_max)):
+            raise ConfigError(f'PlannerConfig.workspace_min {self.workspace_min} must be <= '
+                              f'workspace_max {self.workspace_max} on every axis')
+        if self.subgoal_max_steps < 0:
+            raise ConfigError('PlannerConfig.subgoal_max_steps must be >= 0 (0: no step budget)')
+        if self.stop_energy is not None:
+            require_finite('PlannerConfig.stop_energy', self.stop_energy)
+        if self.subgoal_threshold is not None:
+            require_finite('PlannerConfig.subgoal_threshold', self.subgoal_threshold)
+
+    def __post_init__(self):
+        self.workspace_min = tuple(float(v) for v in self.workspace_min)
+        self.workspace_max = tuple(float(v) for v in self.workspace_max)
+        self.validate()

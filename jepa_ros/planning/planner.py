@@ -1,0 +1,379 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+Latent-space MPC: CEM (official V-JEPA 2-AC semantics) and MPPI over a world model.
+
+Improvements over the upstream planner, none of which changes what a cold CEM call computes:
+all candidates are evaluated in one batch; the current frame (and any real history) is prepared
+once per replanning step and the predictor runs incrementally (O(H) instead of O(H^2)); the
+previous plan, shifted by one step, warm-starts the next call (receding horizon); sampling uses
+a seeded torch.Generator so a planner built with the same seed repeats itself; every returned
+action goes through the safety limits, and non-finite predictions never reach the robot.
+"""
+
+import dataclasses
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from jepa_ros.planning.config import PlannerConfig
+from jepa_ros.planning.energies import energy as energy_fn
+from jepa_ros.planning.geometry import roll_states
+from jepa_ros.planning.safety import apply_limits, hold_actions, integrate_path
+import numpy as np
+import torch
+
+
+@dataclasses.dataclass
+class Plan:
+    """
+    One replanning step's result, for the ROS layer and the evaluation.
+
+    ``first_action`` is safe to send (limits applied; zeros when ``ok`` is False). ``energies``
+    holds the best candidate energy per iteration, ``final_energy`` the energy of the returned
+    (safe) sequence, ``current_energy`` the energy of the current frame to the active goal.
+    """
+
+    first_action: np.ndarray
+    actions: np.ndarray
+    ee_path: np.ndarray
+    energies: List[float]
+    final_energy: float
+    ok: bool
+    reason: str
+    ms: float
+    iterations: int
+    elite_energies: List[float] = dataclasses.field(default_factory=list)
+    current_energy: float = float('nan')
+    goal_index: int = 0
+    goal_reached: bool = False
+    dropped: int = 0
+    notes: List[str] = dataclasses.field(default_factory=list)
+    profile: Dict[str, float] = dataclasses.field(default_factory=dict)
+    method: str = 'cem'
+
+
+class GoalSequence:
+    """
+    An ordered list of sub-goals (images or pre-encoded tokens), e.g. grasp, carry, place.
+
+    A sub-goal counts as reached when the current frame's energy to it is at or below
+    ``threshold``, or when ``max_steps`` replanning steps were spent on it (0: no budget); the
+    planner then moves to the next one. None/0 fall back to the planner config's
+    ``subgoal_threshold`` / ``subgoal_max_steps``.
+    """
+
+    def __init__(self, goals: Sequence[Any], threshold: Optional[float] = None,
+                 max_steps: int = 0):
+        self.goals = list(goals)
+        if not self.goals:
+            raise ValueError('GoalSequence needs at least one goal')
+        self.threshold = threshold
+        self.max_steps = int(max_steps)
+        self._tokens = {}
+        self.reset()
+
+    def reset(self):
+        """Start again from the first sub-goal."""
+        self.index = 0
+        self.steps = 0
+        self.reached = False
+
+    def __len__(self):
+        return len(self.goals)
+
+    def tokens(self, planner) -> torch.Tensor:
+        """Return the active sub-goal as tokens, encoding each sub-goal once."""
+        if self.index not in self._tokens:
+            self._tokens[self.index] = planner._as_tokens(self.goals[self.index])
+        return self._tokens[self.index]
+
+    def update(self, current_energy: float, threshold, max_steps) -> bool:
+        """Apply the reached rule; return True when the active sub-goal changed."""
+        thr = self.threshold if self.threshold is not None else threshold
+        budget = self.max_steps if self.max_steps > 0 else max_steps
+        hit = thr is not None and np.isfinite(current_energy) and current_energy <= thr
+        spent = budget > 0 and self.steps >= budget
+        if not (hit or spent):
+            return False
+        if self.index + 1 < len(self.goals):
+            self.index += 1
+            self.steps = 0
+            return True
+        self.reached = self.reached or hit
+        return False
+
+
+class _Planner:
+    """Shared machinery of CEMPlanner and MPPIPlanner; subclasses define ``_update``."""
+
+    method = 'base'
+
+    def __init__(self, world_model, config: Optional[PlannerConfig] = None):
+        self.world_model = world_model
+        self.config = config if config is not None else PlannerConfig()
+        self.config.validate()
+        self.device = torch.device(getattr(world_model, 'device', 'cpu'))
+        self.reset()
+
+    # -- public API
+    def reset(self):
+        """Forget the warm start and reseed the sampler."""
+        self._prev_mean = None
+        self._goal_cache = None
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(int(self.config.seed))
+
+    def plan(self, image, state, goal, history=None) -> Plan:
+        """
+        Return the plan for one replanning step.
+
+        ``image``: uint8 (H, W, 3) observation (or pre-encoded float tokens); ``state``: (7,)
+        end-effector state; ``goal``: image, pre-encoded float tokens, or a GoalSequence;
+        ``history``: optional real past frames for the predictor (see VJEPA2WorldModel.start).
+        """
+        cfg = self.config
+        t0 = time.perf_counter()
+        prof = getattr(self.world_model, 'profiler', None)
+        if prof is not None:
+            prof.reset()
+            prof.sync = cfg.profile
+        s_np = np.asarray(state, dtype=np.float64).reshape(-1)
+        if s_np.shape != (7,):
+            raise ValueError(f'state must have 7 values [x, y, z, rx, ry, rz, gripper], got '
+                             f'shape {np.asarray(state).shape}')
+        if not np.isfinite(s_np).all():
+            return self._hold(s_np, t0, f'current state is not finite: {s_np.tolist()}')
+        z = self._as_tokens(image)
+        goal_index, seq = 0, None
+        if isinstance(goal, GoalSequence):
+            seq = goal
+            z_goal = seq.tokens(self)
+            cur = float(energy_fn(z, z_goal, cfg.energy)[0])
+            if seq.update(cur, cfg.subgoal_threshold, cfg.subgoal_max_steps):
+                self._prev_mean = None  # the previous plan aimed at the old sub-goal
+                z_goal = seq.tokens(self)
+                cur = float(energy_fn(z, z_goal, cfg.energy)[0])
+            seq.steps += 1
+            goal_index = seq.index
+        else:
+            z_goal = self._goal_tokens(goal)
+            cur = float(energy_fn(z, z_goal, cfg.energy)[0])
+        s_t = torch.as_tensor(s_np, dtype=torch.float32, device=self.device)
+        ctx = self.world_model.start(z, s_t, history)
+        result = self._optimise(ctx, s_t, z_goal)
+        plan = self._finish(result, ctx, s_np, s_t, z_goal, t0)
+        plan.current_energy = cur
+        plan.goal_index = goal_index
+        plan.goal_reached = bool(seq.reached) if seq is not None else False
+        if prof is not None:
+            plan.profile = dict(prof.ms)
+        return plan
+
+    # -- helpers
+    def _goal_tokens(self, goal) -> torch.Tensor:
+        """Encode a goal image once while the same image keeps coming (content-keyed)."""
+        if not isinstance(goal, np.ndarray):
+            return self._as_tokens(goal)
+        key = (goal.shape, str(goal.dtype), hash(np.ascontiguousarray(goal).tobytes()))
+        if self._goal_cache is None or self._goal_cache[0] != key:
+            self._goal_cache = (key, self._as_tokens(goal))
+        return self._goal_cache[1]
+
+    def _as_tokens(self, x) -> torch.Tensor:
+        """Return [1, N, D] tokens: float tensors are taken as tokens, anything else encoded."""
+        if torch.is_tensor(x) and x.is_floating_point() and x.dim() in (2, 3):
+            t = x if x.dim() == 3 else x.unsqueeze(0)
+            return t.to(self.device, torch.float32)
+        return self.world_model.encode(x)
+
+    def _init_dist(self):
+        cfg = self.config
+        H = cfg.horizon
+        std0 = torch.zeros(H, 7, device=self.device)
+        std0[:, :3] = cfg.maxnorm
+        if cfg.optimize_rotation:
+            std0[:, 3:6] = cfg.rotation_maxnorm
+        std0[:, 6] = cfg.init_std_gripper
+        if cfg.warm_start and self._prev_mean is not None:
+            prev = self._prev_mean
+            mean = torch.cat([prev[1:], prev[-1:]], dim=0)
+            return mean.clone(), std0 * cfg.warm_start_std
+        return torch.zeros(H, 7, device=self.device), std0
+
+    def _sample(self, mean, std):
+        cfg = self.config
+        noise = torch.randn((cfg.samples,) + tuple(mean.shape), generator=self.generator,
+                            device=self.device)
+        a = noise * std + mean
+        a[..., :3] = a[..., :3].clamp(-cfg.maxnorm, cfg.maxnorm)
+        if cfg.optimize_rotation:
+            a[..., 3:6] = a[..., 3:6].clamp(-cfg.rotation_maxnorm, cfg.rotation_maxnorm)
+        else:
+            a[..., 3:6] = 0.0
+        a[..., 6] = a[..., 6].clamp(cfg.gripper_low, cfg.gripper_high)
+        return a
+
+    def _momentum(self, mean, std, new_mean, new_std):
+        cfg = self.config
+        mm = torch.full((7,), cfg.momentum_mean, device=self.device)
+        ms = torch.full((7,), cfg.momentum_std, device=self.device)
+        mm[6], ms[6] = cfg.momentum_mean_gripper, cfg.momentum_std_gripper
+        mean = new_mean * (1.0 - mm) + mean * mm
+        std = new_std * (1.0 - ms) + std * ms
+        if not self.config.optimize_rotation:
+            mean[:, 3:6] = 0.0
+            std[:, 3:6] = 0.0
+        return mean, std
+
+    def _optimise(self, ctx, s_t, z_goal):
+        cfg = self.config
+        wm = self.world_model
+        prof = getattr(wm, 'profiler', None)
+        mean, std = self._init_dist()
+        best, elite_e, dropped, iters = [], [], 0, 0
+        best_a, best_e = None, float('inf')
+        for it in range(cfg.iterations):
+            iters = it + 1
+            with _section(prof, 'sampling', self.device):
+                actions = self._sample(mean, std)
+                states = roll_states(s_t, actions)[:, :-1]
+            pred = wm.rollout(ctx, actions, states)
+            with _section(prof, 'energy', self.device):
+                e = energy_fn(pred, z_goal, cfg.energy)
+                finite = torch.isfinite(e)
+                n_finite = int(finite.sum())
+                dropped += cfg.samples - n_finite
+                if n_finite == 0:
+                    why = (f'all {cfg.samples} candidates had non-finite energy (NaN/Inf '
+                           f'from the world model) at iteration {it}')
+                    return {'failed': why, 'energies': best, 'elite': elite_e,
+                            'dropped': dropped, 'iterations': iters}
+                e = torch.where(finite, e, torch.full_like(e, float('inf')))
+                i_best = int(torch.argmin(e))
+                e_best = float(e[i_best])
+                best.append(e_best)
+                if e_best < best_e:
+                    best_e, best_a = e_best, actions[i_best].clone()
+                mean, std, e_elite = self._update(mean, std, actions, e, finite, n_finite)
+                elite_e.append(e_elite)
+            if cfg.stop_energy is not None and e_best <= cfg.stop_energy:
+                break
+        return {'mean': mean, 'energies': best, 'elite': elite_e, 'dropped': dropped,
+                'iterations': iters, 'best_action': best_a}
+
+    def _finish(self, r, ctx, s_np, s_t, z_goal, t0) -> Plan:
+        cfg = self.config
+        if 'failed' in r:
+            plan = self._hold(s_np, t0, r['failed'])
+            plan.energies, plan.elite_energies = r['energies'], r['elite']
+            plan.dropped, plan.iterations = r['dropped'], r['iterations']
+            return plan
+        mean = r['mean']
+        candidates = [('mean', mean)]
+        if r['best_action'] is not None:
+            candidates.append(('best sample', r['best_action']))
+        reason, notes = 'ok', []
+        for label, seq in candidates:
+            a = seq.detach().cpu().double().numpy().copy()
+            small = np.abs(a[:, 6]) < cfg.gripper_deadband
+            a[small, 6] = 0.0
+            try:
+                safe, notes = apply_limits(a, s_np, cfg)
+            except ValueError as exc:
+                reason = f'{label}: {exc}'
+                continue
+            fe = self._evaluate(ctx, s_t, safe, z_goal)
+            if np.isfinite(fe):
+                if label != 'mean':
+                    reason = 'ok (the CEM mean had non-finite energy; returned the best sample)'
+                self._prev_mean = seq.detach().clone()
+                return Plan(first_action=safe[0].copy(), actions=safe,
+                            ee_path=integrate_path(safe, s_np), energies=r['energies'],
+                            final_energy=fe, ok=True, reason=reason,
+                            ms=1e3 * (time.perf_counter() - t0), iterations=r['iterations'],
+                            elite_energies=r['elite'], dropped=r['dropped'], notes=notes,
+                            method=self.method)
+            reason = f'{label}: non-finite energy for the planned sequence'
+        plan = self._hold(s_np, t0, f'no finite plan ({reason})')
+        plan.energies, plan.elite_energies = r['energies'], r['elite']
+        plan.dropped, plan.iterations = r['dropped'], r['iterations']
+        return plan
+
+    @torch.no_grad()
+    def _evaluate(self, ctx, s_t, actions_np, z_goal) -> float:
+        a = torch.as_tensor(actions_np, dtype=torch.float32, device=self.device)[None]
+        states = roll_states(s_t, a)[:, :-1]
+        pred = self.world_model.rollout(ctx, a, states)
+        return float(energy_fn(pred, z_goal, self.config.energy)[0])
+
+    def _hold(self, s_np, t0, reason) -> Plan:
+        self._prev_mean = None
+        H = self.config.horizon
+        acts = hold_actions(H)
+        start = s_np if np.isfinite(s_np).all() else np.zeros(7)
+        return Plan(first_action=acts[0].copy(), actions=acts,
+                    ee_path=integrate_path(acts, start), energies=[],
+                    final_energy=float('nan'), ok=False, reason='hold: ' + reason,
+                    ms=1e3 * (time.perf_counter() - t0), iterations=0, method=self.method)
+
+    def _update(self, mean, std, actions, e, finite, n_finite):
+        raise NotImplementedError
+
+
+class CEMPlanner(_Planner):
+    """Cross-entropy method: refit mean/std to the top-k candidates, with momentum (upstream)."""
+
+    method = 'cem'
+
+    def _update(self, mean, std, actions, e, finite, n_finite):
+        k = min(self.config.topk, n_finite)
+        idx = torch.topk(e, k, largest=False).indices
+        elites = actions[idx]
+        if k >= 2:
+            new_std = elites.std(dim=0)
+        else:
+            new_std = std
+        mean, std = self._momentum(mean, std, elites.mean(dim=0), new_std)
+        return mean, std, float(e[idx].mean())
+
+
+class MPPIPlanner(_Planner):
+    """
+    Model-predictive path integral: softmax-weighted average of all finite candidates.
+
+    Weights are ``exp(-(E - E_min) / (T * std(E)))`` with T = ``mppi_temperature``, so the
+    temperature is relative to the spread of the energies and needs no per-model tuning.
+    """
+
+    method = 'mppi'
+
+    def _update(self, mean, std, actions, e, finite, n_finite):
+        ef = e[finite]
+        af = actions[finite]
+        scale = ef.std() if n_finite >= 2 else ef.new_tensor(1.0)
+        scale = torch.clamp(scale, min=1e-12) * self.config.mppi_temperature
+        w = torch.softmax(-(ef - ef.min()) / scale, dim=0)
+        new_mean = (w[:, None, None] * af).sum(dim=0)
+        new_std = (w[:, None, None] * (af - new_mean).pow(2)).sum(dim=0).sqrt()
+        new_std = torch.maximum(new_std, std * 0.05)  # keep exploring: no collapse to zero
+        mean, std = self._momentum(mean, std, new_mean, new_std)
+        return mean, std, float((w * ef).sum())
+
+
+def make_planner(world_model, config: Optional[PlannerConfig] = None):
+    """Return a CEMPlanner or MPPIPlanner according to ``config.method``."""
+    config = config if config is not None else PlannerConfig()
+    cls = {'cem': CEMPlanner, 'mppi': MPPIPlanner}[config.method]
+    return cls(world_model, config)
+
+
+class _NullSection:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _section(prof, name, device):
+    return prof.section(name, device) if prof is not None else _NullSection()
