@@ -12,6 +12,8 @@ package_name = 'jepa_ros'
 # Node executables (ros2 run jepa_ros <name>) and the jepa-ros command-line tool.
 NODES = {
     'sim_arm_node': 'jepa_ros.ros.sim_arm_node:main',
+    'planner_node': 'jepa_ros.ros.planner_node:main',
+    'recorder_node': 'jepa_ros.ros.recorder_node:main',
 }
 
 setup(

@@ -8,9 +8,9 @@ without DDS.
 """
 
 from jepa_ros.control.commands import (action_to_command, ArmCommand, hold_command,
-                                       integrate_state)
-from jepa_ros.control.config import COMMAND_MODES, MPCNodeConfig
+                                       integrate_state, limit_command)
+from jepa_ros.control.config import COMMAND_MODES, MPCNodeConfig, PANDA_ARM_JOINTS
 from jepa_ros.control.watchdog import InputWatchdog
 
-__all__ = ['ArmCommand', 'COMMAND_MODES', 'InputWatchdog', 'MPCNodeConfig', 'action_to_command',
-           'hold_command', 'integrate_state']
+__all__ = ['ArmCommand', 'COMMAND_MODES', 'InputWatchdog', 'MPCNodeConfig', 'PANDA_ARM_JOINTS',
+           'action_to_command', 'hold_command', 'integrate_state', 'limit_command']

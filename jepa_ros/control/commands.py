@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 from transforms3d.euler import euler2quat
+from transforms3d.quaternions import axangle2quat, qmult
 
 
 @dataclass
@@ -92,3 +93,72 @@ def hold_command(state, period_s: float, reason: str) -> ArmCommand:
         target_quat=quat, gripper=float(state[6]) if finite else float('nan'),
         duration_s=period_s if np.isfinite(period_s) and period_s > 0 else 0.0,
         hold=True, reason=reason)
+
+
+def limit_command(cmd: ArmCommand, state, max_linear_speed: float, max_angular_speed: float,
+                  workspace_min=None, workspace_max=None):
+    """
+    Return ``(command within the limits, notes)``: the last line of defence before publishing.
+
+    Speeds are scaled down by their norm (direction kept), the pose target is moved to match the
+    limited translation and clipped to the workspace box, and the gripper is clipped to 0..1. A
+    command with anything non-finite becomes a hold at ``state``.
+    """
+    state = np.asarray(state, dtype=np.float64)
+    if cmd.hold:
+        return cmd, []
+    values = np.concatenate([cmd.linear_velocity, cmd.angular_velocity, cmd.target_pos,
+                             cmd.target_quat, [cmd.gripper, cmd.duration_s]])
+    if not np.isfinite(values).all():
+        return hold_command(state, cmd.duration_s, 'command is not finite'), \
+            ['non-finite command replaced by hold']
+    notes = []
+    dt = float(cmd.duration_s)
+    target = np.array(cmd.target_pos, dtype=np.float64)
+    if workspace_min is not None and workspace_max is not None:
+        clipped = np.clip(target, np.asarray(workspace_min, float),
+                          np.asarray(workspace_max, float))
+        if np.any(clipped != target):
+            notes.append(f'target {np.round(target, 3).tolist()} clipped to the workspace')
+            target = clipped
+    lin = (target - state[:3]) / dt if dt > 0 else np.zeros(3)
+    speed = float(np.linalg.norm(lin))
+    if speed > max_linear_speed:
+        lin *= max_linear_speed / speed
+        target = state[:3] + lin * dt
+        notes.append(f'linear speed {speed:.3f} m/s scaled to {max_linear_speed} m/s')
+    ang = np.array(cmd.angular_velocity, dtype=np.float64)
+    quat = np.array(cmd.target_quat, dtype=np.float64)
+    rate = float(np.linalg.norm(ang))
+    if rate > max_angular_speed:
+        ang *= max_angular_speed / rate
+        notes.append(f'angular speed {rate:.3f} rad/s scaled to {max_angular_speed} rad/s')
+        # the orientation target must match the limited rate: rotate the current one by it
+        q0 = euler2quat(*state[3:6], axes='sxyz')
+        quat = qmult(axangle2quat(ang / max_angular_speed, max_angular_speed * dt), q0)
+    gripper = float(np.clip(cmd.gripper, 0.0, 1.0))
+    return ArmCommand(linear_velocity=lin, angular_velocity=ang, target_pos=target,
+                      target_quat=np.asarray(quat, dtype=np.float64), gripper=gripper,
+                      duration_s=cmd.duration_s, hold=False, reason=cmd.reason,
+                      joint_positions=cmd.joint_positions), notes
+
+
+def fit_image(img, size: int, mode: str = 'crop'):
+    """
+    Return an (H, W, 3) uint8 image as (size, size, 3), the model's input size.
+
+    'crop' centre-crops to a square first (keeps the aspect ratio), 'stretch' only resizes. Area
+    interpolation when shrinking.
+    """
+    import cv2
+    img = np.asarray(img)
+    h, w = img.shape[:2]
+    if mode == 'crop' and h != w:
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        img = img[top:top + side, left:left + side]
+    if img.shape[0] == size and img.shape[1] == size:
+        return np.ascontiguousarray(img)
+    shrink = img.shape[0] > size or img.shape[1] > size
+    return cv2.resize(np.ascontiguousarray(img), (size, size),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

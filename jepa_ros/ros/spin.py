@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""Clean shutdown of a MultiThreadedExecutor (Ctrl-C must not leave callbacks racing teardown)."""
+
+
+def shutdown_executor(executor, timeout_sec: float = 2.0):
+    """
+    Stop ``executor`` and wait for its worker threads before nodes are destroyed.
+
+    rclpy's ``MultiThreadedExecutor.shutdown`` (Jazzy) returns without waiting for callbacks
+    already handed to its thread pool; one that runs after ``destroy_node`` fails with "cannot
+    use Destroyable" and is printed at exit. Queued callbacks are cancelled, running ones finish.
+    """
+    if executor is None:
+        return
+    executor.shutdown(timeout_sec=timeout_sec)
+    pool = getattr(executor, '_executor', None)
+    if pool is not None and hasattr(pool, 'shutdown'):
+        pool.shutdown(wait=True, cancel_futures=True)
