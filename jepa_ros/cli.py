@@ -17,6 +17,14 @@ SUBCOMMANDS = {
     'demo': ('jepa_ros.demo', 'drive the simulated arm over ROS 2 and save what it sees'),
     'landscape': ('jepa_ros.planning.landscape_cli',
                   'plan once and draw the energy around the chosen action'),
+    'collect': ('jepa_ros.data.collect', 'collect play episodes from the simulated arm'),
+    'import-bag': ('jepa_ros.data.bag_import',
+                   'convert rosbag2 (MCAP) recordings of camera, pose and gripper into episodes'),
+    'pretrain': ('jepa_ros.training.pretrain', 'V-JEPA pretraining of the video encoder'),
+    'train-ac': ('jepa_ros.training.train_ac',
+                 'train the action-conditioned predictor on a frozen encoder'),
+    'eval-model': ('jepa_ros.training.evaluate',
+                   'latent prediction error and action recovery on held-out episodes'),
 }
 
 

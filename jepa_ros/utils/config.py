@@ -133,13 +133,15 @@ def add_arguments(parser: argparse.ArgumentParser, cls, prefix: str = '', skip=(
             default = f.default_factory()
         help_text = f'(default: {default})'
         dest = '_cfg_' + prefix + f.name
+        metavar = f.name.upper()
         if base is bool and not is_seq:
             group.add_argument(flag, dest=dest, default=None,
                                action=argparse.BooleanOptionalAction, help=help_text)
         elif is_seq:
-            group.add_argument(flag, dest=dest, default=None, nargs='+', help=help_text)
+            group.add_argument(flag, dest=dest, default=None, nargs='+', metavar=metavar,
+                               help=help_text)
         else:
-            group.add_argument(flag, dest=dest, default=None, help=help_text)
+            group.add_argument(flag, dest=dest, default=None, metavar=metavar, help=help_text)
     return parser
 
 

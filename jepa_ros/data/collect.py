@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+``jepa-ros collect``: task-free play data from the simulated arm.
+
+A uniform random walk rarely touches the cube, so the play policy moves smoothly between
+waypoints, most of them near the cube (above it, beside it, at its height), with a random
+speed per segment, low-pass-filtered noise, small yaw wobble and gripper opening/closing (more
+often near the cube). Cube starts are random per episode. Recorded actions are the realised
+state changes (as V-JEPA 2-AC derives them from DROID), so they match what the arm really did.
+"""
+
+import dataclasses
+from typing import Tuple
+
+NAME = 'collect'
+HELP = 'Collect play episodes from the simulated arm (random smooth motions near the cube).'
+
+
+@dataclasses.dataclass
+class CollectConfig:
+    """Play-data settings."""
+
+    out: str = 'data/play'
+    episodes: int = 400
+    steps: int = 40
+    seed: int = 0
+    render_size: int = 128
+    save_size: int = 64
+    camera: str = ''
+    near_cube_prob: float = 0.7
+    min_speed: float = 0.012
+    max_speed: float = 0.045
+    smoothing: float = 0.5
+    noise: float = 0.004
+    yaw_noise: float = 0.04
+    gripper_toggle_prob: float = 0.08
+    gripper_close_near_cube_prob: float = 0.35
+    gripper_speed: float = 0.5
+    random_start_prob: float = 0.7
+    waypoint_timeout: int = 12
+    compress: bool = True
+    append: bool = True
+
+    def validate(self):
+        """Raise ConfigError on settings that cannot work."""
+        from jepa_ros.utils.config import ConfigError
+        if self.episodes <= 0 or self.steps < 2:
+            raise ConfigError('CollectConfig needs episodes >= 1 and steps >= 2')
+        if not 0 < self.min_speed <= self.max_speed:
+            raise ConfigError('CollectConfig needs 0 < min_speed <= max_speed')
+        if not 16 <= self.save_size <= self.render_size:
+            raise ConfigError('CollectConfig needs 16 <= save_size <= render_size')
+        for name in ('near_cube_prob', 'smoothing', 'gripper_toggle_prob',
+                     'gripper_close_near_cube_prob', 'random_start_prob'):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f'CollectConfig.{name} must be in [0, 1]')
+
+
+class PlayPolicy:
+    """Waypoint-following play: smooth, mostly around the cube, gripper opening and closing."""
+
+    def __init__(self, cfg: CollectConfig, workspace: Tuple, rng):
+        import numpy as np
+        self.np = np
+        self.cfg = cfg
+        self.low = np.asarray(workspace[0], float)
+        self.high = np.asarray(workspace[1], float)
+        self.rng = rng
+        self.prev = np.zeros(3)
+        self.waypoint = None
+        self.age = 0
+        self.speed = cfg.max_speed
+        self.grip_target = 0.0
+        self.yaw_rate = 0.0
+
+    def _new_waypoint(self, cube_pos):
+        np, rng, cfg = self.np, self.rng, self.cfg
+        if rng.random() < cfg.near_cube_prob:
+            off = np.array([rng.normal(0, 0.03), rng.normal(0, 0.03), rng.uniform(-0.01, 0.09)])
+            wp = np.asarray(cube_pos, float) + off
+        else:
+            wp = rng.uniform(self.low, np.minimum(self.high, [self.high[0], self.high[1], 0.4]))
+        self.waypoint = np.clip(wp, self.low, self.high)
+        self.speed = rng.uniform(cfg.min_speed, cfg.max_speed)
+        self.age = 0
+
+    def __call__(self, obs):
+        """Return the next 7-D action for observation ``obs``."""
+        np, rng, cfg = self.np, self.rng, self.cfg
+        if (self.waypoint is None or self.age >= cfg.waypoint_timeout
+                or np.linalg.norm(self.waypoint - obs.ee_pos) < 0.01):
+            self._new_waypoint(obs.cube_pos)
+        self.age += 1
+        d = self.waypoint - obs.ee_pos
+        dist = np.linalg.norm(d)
+        desired = d / max(dist, 1e-9) * min(dist, self.speed)
+        move = cfg.smoothing * self.prev + (1 - cfg.smoothing) * desired
+        move = move + rng.normal(0, cfg.noise, 3)
+        self.prev = move
+        self.yaw_rate = 0.7 * self.yaw_rate + rng.normal(0, cfg.yaw_noise)
+        near = np.linalg.norm(obs.ee_pos[:2] - obs.cube_pos[:2]) < 0.04 and (
+            obs.ee_pos[2] - obs.cube_pos[2] < 0.05)
+        if near and rng.random() < cfg.gripper_close_near_cube_prob:
+            self.grip_target = 1.0
+        elif rng.random() < cfg.gripper_toggle_prob:
+            self.grip_target = float(rng.random() < 0.5)
+        dg = np.clip(self.grip_target - obs.gripper, -cfg.gripper_speed, cfg.gripper_speed)
+        return np.array([move[0], move[1], move[2], 0.0, 0.0, self.yaw_rate, dg])
+
+
+def collect_episode(sim, cfg: CollectConfig, seed: int):
+    """Run one play episode in ``sim`` and return it as an Episode."""
+    import numpy as np
+    from jepa_ros.data.dataset import resize_frames
+    from jepa_ros.data.episode import make_episode
+    rng = np.random.default_rng([cfg.seed, seed])
+    low = np.asarray(sim.config.workspace_low, float)
+    high = np.asarray(sim.config.workspace_high, float)
+    scene_seed = int(rng.integers(2**31))
+    obs = None
+    if rng.random() < cfg.random_start_prob:
+        for _ in range(5):
+            ee_pos = rng.uniform(np.maximum(low, [0.35, -0.2, 0.1]),
+                                 np.minimum(high, [0.62, 0.2, 0.35]))
+            try:
+                obs = sim.reset(seed=scene_seed, ee_pos=ee_pos)
+                break
+            except ValueError:      # out of reach from this start: draw another
+                continue
+    if obs is None:
+        obs = sim.reset(seed=scene_seed)
+    cube_start = np.asarray(obs.cube_pos, float).tolist()
+    policy = PlayPolicy(cfg, (low, high), rng)
+    cam = cfg.camera or None
+    frames, states, times, cube = [], [], [], []
+    for t in range(cfg.steps):
+        img = obs.image if cam is None else sim.render(camera=cam)
+        frames.append(img)
+        states.append(np.asarray(obs.state, np.float64))
+        times.append(float(obs.time))
+        cube.append(np.asarray(obs.cube_pos, float))
+        if t < cfg.steps - 1:
+            obs = sim.step(policy(obs))
+    frames = resize_frames(np.stack(frames), cfg.save_size)
+    times = np.asarray(times)
+    if np.any(np.diff(times) <= 0):
+        times = np.arange(cfg.steps) * sim.config.control_dt
+    cube = np.stack(cube)
+    fx, fy, cx, cy = sim.camera_intrinsics(camera=cam, size=cfg.save_size)
+    meta = {
+        'source': 'jepa_ros.sim play', 'seed': int(seed), 'collect_seed': int(cfg.seed),
+        'camera': {'name': cam or sim.config.camera, 'width': cfg.save_size,
+                   'height': cfg.save_size, 'rendered_size': cfg.render_size,
+                   'intrinsics': [fx, fy, cx, cy]},
+        'robot': {'name': 'panda_sim', 'frame': 'arm base (REP-103)',
+                  'control_dt': float(sim.config.control_dt),
+                  'workspace_low': low.tolist(), 'workspace_high': high.tolist(),
+                  'state': 'x y z roll pitch yaw gripper', 'action': 'state delta'},
+        'cube_start': cube_start, 'cube_moved_m': float(np.linalg.norm(cube[-1] - cube[0]))}
+    return make_episode(frames, np.stack(states), timestamps=times, metadata=meta)
+
+
+def collect(cfg: CollectConfig, progress: bool = True):
+    """Collect ``cfg.episodes`` episodes into ``cfg.out``; return a summary dict."""
+    import time
+    import numpy as np
+    from jepa_ros.data.episode import episode_path, next_episode_index, write_episode
+    from jepa_ros.sim import SimArm, SimConfig
+    cfg.validate()
+    start = next_episode_index(cfg.out) if cfg.append else 0
+    sim = SimArm(SimConfig(image_size=cfg.render_size))
+    moved, steps = [], []
+    t0 = time.perf_counter()
+    bar = range(cfg.episodes)
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(bar, desc='collect', unit='ep')
+    try:
+        for i in bar:
+            ep = collect_episode(sim, cfg, start + i)
+            write_episode(episode_path(cfg.out, start + i), ep, compress=cfg.compress)
+            moved.append(ep.metadata['cube_moved_m'])
+            steps.append(np.linalg.norm(ep.actions[:, :3], axis=1))
+    finally:
+        sim.close()
+    dt = time.perf_counter() - t0
+    step_cm = np.concatenate(steps) * 100
+    return {'episodes': cfg.episodes, 'first_index': start, 'seconds': dt,
+            'transitions': int(cfg.episodes * (cfg.steps - 1)),
+            'cube_moved_fraction': float(np.mean(np.asarray(moved) > 0.01)),
+            'median_step_cm': float(np.median(step_cm)), 'out': cfg.out}
+
+
+def add_arguments(parser):
+    """Add one option per CollectConfig field."""
+    from jepa_ros.utils.config import add_arguments as add_cfg
+    add_cfg(parser, CollectConfig)
+    return parser
+
+
+def run(args) -> int:
+    """CLI entry: collect and print a one-line summary."""
+    from jepa_ros.utils.config import from_args
+    cfg = from_args(CollectConfig, args)
+    s = collect(cfg)
+    print(f'collected {s["episodes"]} episodes ({s["transitions"]} transitions) into {s["out"]} '
+          f'in {s["seconds"]:.0f} s; cube moved >1 cm in {100 * s["cube_moved_fraction"]:.0f}% '
+          f'of episodes; median step {s["median_step_cm"]:.1f} cm')
+    return 0
+
+
+if __name__ == '__main__':
+    import sys
+    from jepa_ros.training.common import module_main
+    sys.exit(module_main(sys.modules[__name__]))

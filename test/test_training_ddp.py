@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""Both trainers under DistributedDataParallel: 2 CPU processes (gloo) keep identical replicas."""
+
+import os
+import socket
+
+from jepa_ros.data import episode_path, write_episode
+from jepa_ros.data.synthetic import synthetic_episode
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
+                                reason='torch.distributed with gloo is not available')
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank, world, ports, data, out, queue):
+    torch.set_num_threads(1)
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
+                      MASTER_ADDR='127.0.0.1')
+    from jepa_ros.training import pretrain, train_ac
+    try:
+        os.environ['MASTER_PORT'] = str(ports[0])
+        p = pretrain.train(pretrain.PretrainConfig(
+            data=data, out=os.path.join(out, 'pre'), image_size=32, clip_len=4, batch_size=4,
+            steps=3, log_every=1, checkpoint_every=3, warmup_steps=1, pred_dim=32, pred_depth=1,
+            pred_heads=2, device='cpu', threads=1), log=lambda *_: None)
+        os.environ['MASTER_PORT'] = str(ports[1])
+        a = train_ac.train(train_ac.TrainACConfig(
+            data=data, out=os.path.join(out, 'ac'), encoder=os.path.join(out, 'pre', 'model'),
+            image_size=32, clip_len=3, batch_size=4, steps=3, log_every=1, eval_every=1,
+            checkpoint_every=3, warmup_steps=1, pred_dim=32, pred_depth=1, val_fraction=0.0,
+            device='cpu', threads=1), log=lambda *_: None)
+        queue.put((rank, p['params_digest'], p['loss'], a['params_digest'], a['loss'],
+                   p['world_size']))
+    except BaseException as exc:  # report instead of hanging the parent
+        queue.put((rank, 'error', repr(exc)))
+        raise
+
+
+def test_two_process_ddp_replicas_stay_identical(tmp_path):
+    data = tmp_path / 'eps'
+    for i in range(6):
+        write_episode(episode_path(data, i), synthetic_episode(i, steps=8, image_size=32))
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    ports = (_free_port(), _free_port())
+    procs = [ctx.Process(target=_worker, args=(r, 2, ports, str(data), str(tmp_path), queue))
+             for r in range(2)]
+    for p in procs:
+        p.start()
+    results = {}
+    try:
+        for _ in range(2):
+            item = queue.get(timeout=120)
+            results[item[0]] = item
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    assert all(r[1] != 'error' for r in results.values()), results
+    r0, r1 = results[0], results[1]
+    assert r0[5] == 2
+    assert r0[1] == r1[1], 'pretraining replicas (model + EMA target) diverged'
+    assert r0[3] == r1[3], 'AC predictor replicas diverged'
+    # Logged losses are all-reduced, so both ranks report the same value.
+    assert r0[2] == pytest.approx(r1[2]) and r0[4] == pytest.approx(r1[4])
+    assert (tmp_path / 'ac' / 'model' / 'model.safetensors').is_file()
+    assert all(p.exitcode == 0 for p in procs)
