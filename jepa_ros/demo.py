@@ -1,51 +1,86 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
 """
-``jepa-ros demo``: drive the simulated arm over real DDS and save what it looked like.
+``jepa-ros demo``: the main job end to end, over real ROS 2 / DDS, on the simulated arm.
 
-Starts ``sim_arm_node`` in a child process, moves the end effector through a few targets
-(``target_pose``) and one Cartesian velocity segment (``delta_twist_cmds``) from a small client
-node, then writes ``camera.png`` (first view), ``motion.gif`` (the camera stream) and
-``errors.json`` (reached vs target) to ``--out``. The child process is stopped on every path.
+Starts two child processes: the simulated arm (``sim_arm_node`` plus the demo's scene-reset and
+``cube_pose`` extras) and ``planner_node`` with the shipped ``default`` model (until one is
+trained: a clearly labelled random-weight model of the same shape). A client node in this
+process runs reach and push episodes: it resets the scene, publishes the episode's goal image on
+``goal_image`` and watches the arm until the task's success check holds or the step budget
+(planner ticks) is spent. It records camera, poses, the planner's imagined path, markers,
+diagnostics and the command topics into an MCAP rosbag2 (``ros2 bag play OUT/rosbag``), and
+writes ``results.json``, ``summary.png`` and ``episodes.gif`` like ``jepa-ros eval``. The child
+processes are stopped on every path (errors, Ctrl-C, SIGTERM).
 """
 
 import json
+import math
 import os
 from pathlib import Path
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
-# End-effector targets in the base frame (gripper pointing down), then a sideways sweep.
-TARGETS = ((0.55, 0.15, 0.25), (0.40, -0.15, 0.15), (0.55, 0.0, 0.08))
-SWEEP_VELOCITY = (0.0, 0.12, 0.0)    # m/s
-SWEEP_SECONDS = 1.5
-REACH_TOLERANCE = 0.01               # m: a target counts as reached
+DEMO_TASKS = ('reach', 'push')
+SCENE_FIELDS = 10          # seq, ee xyz, cube xyz, cube yaw, gripper, seed
+VIDEO_EPISODES = 2         # episodes per task kept for episodes.gif
+RESET_QUIET_S = 0.6        # s after a scene reset in which the sim node ignores commands
+# Recorded topics: name -> (message type, kind of QoS to subscribe with).
+RECORDED = {
+    '/camera/image_raw': ('sensor_msgs/msg/Image', 'sensor'),
+    '/camera/camera_info': ('sensor_msgs/msg/CameraInfo', 'sensor'),
+    '/ee_pose': ('geometry_msgs/msg/PoseStamped', 'state'),
+    '/joint_states': ('sensor_msgs/msg/JointState', 'state'),
+    '/cube_pose': ('geometry_msgs/msg/PoseStamped', 'state'),
+    '/goal_image': ('sensor_msgs/msg/Image', 'command'),
+    '/target_pose': ('geometry_msgs/msg/PoseStamped', 'command'),
+    '/delta_twist_cmds': ('geometry_msgs/msg/TwistStamped', 'command'),
+    '/gripper_command': ('std_msgs/msg/Float64', 'command'),
+    '/planner_node/imagined_path': ('nav_msgs/msg/Path', 'state'),
+    '/planner_node/markers': ('visualization_msgs/msg/MarkerArray', 'state'),
+    '/planner_node/goal_image': ('sensor_msgs/msg/Image', 'latched'),
+    '/planner_node/diagnostics': ('std_msgs/msg/String', 'state'),
+}
 
 
 def add_arguments(parser):
     """Add the demo's options."""
     parser.add_argument('--out', default='out/demo', help='output folder (default: out/demo)')
+    parser.add_argument('--episodes', type=int, default=2, help='episodes per task (default 2)')
+    parser.add_argument('--tasks', default=','.join(DEMO_TASKS),
+                        help='comma list of reach, push (default reach,push)')
+    parser.add_argument('--steps', type=int, default=0,
+                        help='planner ticks per episode (default 0: reach 30, push 40)')
+    parser.add_argument('--seed', type=int, default=0, help='episode seed (default 0)')
+    parser.add_argument('--checkpoint', default='default',
+                        help='model for planner_node (default: the shipped "default")')
     parser.add_argument('--image-size', type=int, default=128, help='camera size in px')
-    parser.add_argument('--target-timeout', type=float, default=6.0,
-                        help='seconds allowed per end-effector target')
+    parser.add_argument('--rate-hz', type=float, default=5.0, help='planner loop rate')
+    parser.add_argument('--samples', type=int, default=48, help='CEM samples per iteration')
+    parser.add_argument('--iterations', type=int, default=3, help='CEM iterations')
+    parser.add_argument('--horizon', type=int, default=1, help='planning horizon')
+    parser.add_argument('--startup-timeout', type=float, default=120.0,
+                        help='seconds allowed for the nodes to come up (model load, warm-up)')
     return parser
 
 
 class _Child:
-    """The sim node process; stopped with SIGINT (then SIGKILL) whatever happens."""
+    """A node process with its log; stopped with SIGINT (then SIGKILL) whatever happens."""
 
-    def __init__(self, cmd, log_path):
+    def __init__(self, name, cmd, log_path, env=None):
+        self.name = name
         self.log_path = log_path
         self._log = open(log_path, 'w')
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
 
     def check_alive(self):
         if self.proc.poll() is not None:
-            raise RuntimeError(f'sim_arm_node exited with status {self.proc.returncode}; '
-                               f'log:\n{self.log_tail()}')
+            raise RuntimeError(f'{self.name} exited with status {self.proc.returncode}; '
+                               f'log ({self.log_path}):\n{self.log_tail()}')
 
     def log_tail(self, lines=15):
         self._log.flush()
@@ -53,164 +88,524 @@ class _Child:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGINT)
+                self.proc.wait(timeout=8)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 self.proc.wait(timeout=5)
         self._log.close()
 
 
-def _client_class():
-    """Build the scripted client node class (ROS imports stay out of ``jepa-ros --help``)."""
-    import io
+# ---------------------------------------------------------------------- the demo's sim node
+def _demo_sim_node_class():
+    """Return the sim node class with ``demo/scene`` (acked scene reset) and ``cube_pose``."""
+    from geometry_msgs.msg import PoseStamped
+    from jepa_ros.eval.tasks import place_scene
+    from jepa_ros.ros.qos import command_qos, state_qos
+    from jepa_ros.ros.sim_arm_node import SimArmNode
+    from std_msgs.msg import Float64MultiArray, Int64
 
-    from geometry_msgs.msg import PoseStamped, TwistStamped
-    import imageio.v3 as iio
-    from jepa_ros.ros.image_conversion import image_to_numpy
+    class DemoSimNode(SimArmNode):
+        """The simulated arm with an episode reset and the cube's pose (ground truth)."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.cube_pub = self.create_publisher(PoseStamped, 'cube_pose', state_qos())
+            self.ack_pub = self.create_publisher(Int64, 'demo/scene_ack', command_qos())
+            self.create_subscription(Float64MultiArray, 'demo/scene', self._on_scene,
+                                     command_qos())
+
+        def _on_scene(self, msg):
+            d = list(msg.data)
+            if len(d) != SCENE_FIELDS or not all(math.isfinite(v) for v in d):
+                self._reject('demo/scene', f'expected {SCENE_FIELDS} finite numbers')
+                return
+            try:
+                place_scene(self.sim, int(d[9]), d[1:4], d[4:7], d[7], d[8])
+            except ValueError as exc:
+                self._reject('demo/scene', str(exc))
+                return
+            self._mode, self._traj, self._twist, self._target = None, None, None, None
+            self._gripper_target = self.sim.gripper
+            self._quiet_until = time.monotonic() + RESET_QUIET_S
+            self.ack_pub.publish(Int64(data=int(d[0])))
+
+        def _quiet(self):
+            # Commands computed from the pre-reset pose (a hold in pose mode targets where the
+            # arm was) would drag the arm back: drop arm and gripper commands for a moment.
+            return time.monotonic() < getattr(self, '_quiet_until', 0.0)
+
+        def _on_target_pose(self, msg):
+            if not self._quiet():
+                super()._on_target_pose(msg)
+
+        def _on_twist(self, msg):
+            if not self._quiet():
+                super()._on_twist(msg)
+
+        def _on_trajectory(self, msg):
+            if not self._quiet():
+                super()._on_trajectory(msg)
+
+        def _on_gripper(self, msg):
+            if not self._quiet():
+                super()._on_gripper(msg)
+
+        def _publish_state(self, stamp):
+            super()._publish_state(stamp)
+            obs = self.sim.observe(render=False)
+            ps = PoseStamped()
+            ps.header.stamp = stamp
+            ps.header.frame_id = self.cfg.frame_id
+            ps.pose.position.x, ps.pose.position.y, ps.pose.position.z = \
+                (float(v) for v in obs.cube_pos)
+            w, x, y, z = (float(v) for v in obs.cube_quat)
+            ps.pose.orientation.w, ps.pose.orientation.x = w, x
+            ps.pose.orientation.y, ps.pose.orientation.z = y, z
+            self.cube_pub.publish(ps)
+
+    return DemoSimNode
+
+
+def sim_node_main(args=None):
+    """Run the demo's sim node until Ctrl-C (``python -m jepa_ros.demo sim-node``)."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from jepa_ros.sim.model import ModelError
+    from jepa_ros.utils.config import ConfigError
+    rclpy.init(args=args)
+    node, code = None, 0
+    try:
+        node = _demo_sim_node_class()()
+        rclpy.spin(node)
+    except (ConfigError, ModelError) as exc:
+        print(f'demo sim node: bad configuration: {exc}', file=sys.stderr)
+        code = 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+# ---------------------------------------------------------------------- recording
+class McapRecorder:
+    """rosbag2 folder (metadata.yaml + .mcap) written with rosbags from serialized messages."""
+
+    def __init__(self, path, topics):
+        from rosbags.rosbag2 import StoragePlugin, Writer
+        from rosbags.typesys import get_typestore, Stores
+        self.path = Path(path)
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        typestore = get_typestore(Stores.ROS2_JAZZY)
+        self.writer = Writer(self.path, version=8, storage_plugin=StoragePlugin.MCAP)
+        self.writer.open()
+        self.connections = {t: self.writer.add_connection(t, msgtype, typestore=typestore)
+                            for t, msgtype in topics.items()}
+        self.counts = dict.fromkeys(topics, 0)
+
+    def write(self, topic, data, stamp_ns=None):
+        """Store one CDR-serialized message (receipt time unless ``stamp_ns``)."""
+        self.writer.write(self.connections[topic], stamp_ns or time.time_ns(), bytes(data))
+        self.counts[topic] += 1
+
+    def close(self):
+        """Finish the bag (writes metadata.yaml); safe to call twice."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+# ---------------------------------------------------------------------- client
+def _message_class(name):
+    """Return the Python class of a ROS message type such as 'nav_msgs/msg/Path'."""
+    import importlib
+    package, kind, cls = name.split('/')
+    return getattr(importlib.import_module(f'{package}.{kind}'), cls)
+
+
+def _client_class():
+    """Build the client node class (ROS imports stay out of ``jepa-ros --help``)."""
+    from types import SimpleNamespace
+
+    from jepa_ros.eval.tasks import task_distance
+    from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
+    from jepa_ros.ros.planner_node import latched_qos
     from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
     import numpy as np
     from rclpy.node import Node
-    from sensor_msgs.msg import Image
+    from rclpy.serialization import deserialize_message
+    from std_msgs.msg import Float64MultiArray, Int64
+    from std_srvs.srv import Trigger
+
+    qos = {'sensor': sensor_qos, 'state': state_qos, 'command': command_qos,
+           'latched': latched_qos}
 
     class DemoClient(Node):
-        """Sends end-effector targets and twists; keeps the camera frames and the EE pose."""
+        """Resets scenes, publishes goal images, watches success and records everything."""
 
-        def __init__(self, **kwargs):
+        def __init__(self, recorder, check_alive, **kwargs):
             super().__init__('jepa_ros_demo', **kwargs)
-            self.image = None
-            self.ee_pos = None
-            self.frames = []
-            self.create_subscription(Image, 'camera/image_raw', self._on_image, sensor_qos())
-            self.create_subscription(PoseStamped, 'ee_pose', self._on_pose, state_qos())
-            self.target_pub = self.create_publisher(PoseStamped, 'target_pose', command_qos())
-            self.twist_pub = self.create_publisher(TwistStamped, 'delta_twist_cmds',
+            self.recorder = recorder
+            self.check_alive = check_alive
+            self.types = {t: _message_class(m) for t, (m, _) in RECORDED.items()}
+            self.image = self.ee_pos = self.cube_pos = None
+            self.image_t = 0.0
+            self.ack = -1
+            self.diagnostics = []
+            self.watch = None            # per-episode state while an episode runs
+            for topic, (_, kind) in RECORDED.items():
+                if topic == '/goal_image':
+                    continue             # we publish it; recorded on publication
+                self.create_subscription(self.types[topic], topic, self._callback(topic),
+                                         qos[kind](), raw=True)
+            self.create_subscription(Int64, '/demo/scene_ack', self._on_ack, command_qos())
+            self.scene_pub = self.create_publisher(Float64MultiArray, '/demo/scene',
                                                    command_qos())
+            self.goal_pub = self.create_publisher(self.types['/goal_image'], '/goal_image',
+                                                  command_qos(1))
+            self.clear_client = self.create_client(Trigger, '/planner_node/clear_goal')
+
+        # -- subscriptions
+        def _callback(self, topic):
+            def cb(data):
+                self.recorder.write(topic, data)
+                handler = HANDLERS.get(topic)
+                if handler is not None:
+                    handler(self, deserialize_message(data, self.types[topic]))
+            return cb
+
+        def _on_ack(self, msg):
+            self.ack = int(msg.data)
 
         def _on_image(self, msg):
             self.image = np.array(image_to_numpy(msg, 'rgb8'))
-            self.frames.append(self.image)
+            self.image_t = time.monotonic()
+            if self.watch is not None and self.watch['keep']:
+                self.watch['frames'].append(self.image)
+                self.watch['frame_d'].append(self._distance())
 
-        def _on_pose(self, msg):
+        def _on_ee(self, msg):
             p = msg.pose.position
             self.ee_pos = np.array([p.x, p.y, p.z])
+            self._check_success()
 
-        def wait_for(self, predicate, timeout, executor, check_alive, what):
+        def _on_cube(self, msg):
+            p = msg.pose.position
+            self.cube_pos = np.array([p.x, p.y, p.z])
+            self._check_success()
+
+        def _on_diagnostics(self, msg):
+            d = json.loads(msg.data)
+            self.diagnostics.append(d)
+            w = self.watch
+            if w is None or d.get('plan_ms') is None or len(w['plan_ms']) >= w['spec'].steps:
+                return   # no episode, a hold tick, or past the budget (settling)
+            now = time.monotonic()
+            w['plan_ms'].append(float(d['plan_ms']))
+            if w['last_tick'] is not None:
+                w['step_ms'].append(1e3 * (now - w['last_tick']))
+            w['last_tick'] = now
+            w['goal_index'].append(int(d.get('goal_index') or 0))
+            w['distances'].append(self._distance())
+
+        def _distance(self):
+            w = self.watch
+            if w is None or self.ee_pos is None or self.cube_pos is None:
+                return float('nan')
+            return task_distance(w['spec'], SimpleNamespace(ee_pos=self.ee_pos,
+                                                            cube_pos=self.cube_pos))
+
+        def _check_success(self):
+            w = self.watch
+            if w is not None and w['started'] and not w['success']:
+                d = self._distance()
+                if d <= w['spec'].threshold:
+                    w['success'] = True
+
+        # -- helpers
+        def spin_until(self, predicate, timeout, executor, what):
             deadline = time.monotonic() + timeout
             while not predicate():
-                check_alive()
+                self.check_alive()
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f'no {what} from sim_arm_node within {timeout:.0f} s')
-                executor.spin_once(timeout_sec=0.05)
-
-        def spin_for(self, seconds, executor, check_alive):
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                check_alive()
+                    raise TimeoutError(f'{what}: nothing within {timeout:.0f} s')
                 executor.spin_once(timeout_sec=0.02)
 
-        def go_to(self, target, timeout, executor, check_alive):
-            msg = PoseStamped()
-            msg.header.frame_id = 'panda_link0'
-            msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = \
-                (float(v) for v in target)
-            msg.pose.orientation.w = 1.0  # gripper pointing down
+        def clear_goal(self, executor):
+            self.spin_until(lambda: self.clear_client.service_is_ready(), 60.0, executor,
+                            'planner_node/clear_goal service')
+            future = self.clear_client.call_async(Trigger.Request())
+            self.spin_until(future.done, 10.0, executor, 'clear_goal reply')
+            # a tick that started before the clear may still publish a command: wait for a
+            # hold tick (diagnostics with hold=True) before touching the scene
+            n = len(self.diagnostics)
+            self.spin_until(lambda: any(d.get('hold') for d in self.diagnostics[n:]), 30.0,
+                            executor, 'planner_node hold after clear_goal')
+
+        def reset_scene(self, spec, seq, executor, attempts=3):
+            for attempt in range(attempts):
+                tag = seq * attempts + attempt
+                msg = Float64MultiArray()
+                msg.data = [float(tag), *map(float, spec.start_ee),
+                            *map(float, spec.start_cube), float(spec.cube_yaw),
+                            float(spec.start_gripper), float(spec.seed)]
+                self.scene_pub.publish(msg)
+                self.spin_until(lambda: self.ack == tag, 10.0, executor, 'demo/scene_ack')
+                t_ack = time.monotonic()
+
+                def settled():   # poses from after the reset (topics arrive independently)
+                    return (self.image_t > t_ack + 0.05
+                            and np.linalg.norm(self.ee_pos - spec.start_ee) < 0.01
+                            and np.linalg.norm(self.cube_pos - spec.start_cube) < 0.01)
+                try:
+                    self.spin_until(settled, 3.0, executor, 'start scene on ee_pose, cube_pose '
+                                    'and the camera after the reset')
+                    return
+                except TimeoutError:
+                    if attempt + 1 == attempts:
+                        raise
+                    self.get_logger().warn('scene reset did not hold; resetting again')
+
+        def publish_goal(self, image):
+            msg = numpy_to_image(np.ascontiguousarray(image), 'rgb8')
             msg.header.stamp = self.get_clock().now().to_msg()
-            self.target_pub.publish(msg)
+            msg.header.frame_id = 'goal'
+            self.goal_pub.publish(msg)
+            from rclpy.serialization import serialize_message
+            self.recorder.write('/goal_image', serialize_message(msg))
+
+        def run_episode(self, spec, goal, seq, executor, tick_timeout, keep_frames,
+                        settle_s=0.5):
+            self.clear_goal(executor)
+            self.reset_scene(spec, seq, executor)
+            self.watch = w = {'spec': spec, 'started': False, 'success': False,
+                              'keep': keep_frames,
+                              'frames': [], 'frame_d': [], 'plan_ms': [], 'step_ms': [],
+                              'goal_index': [], 'distances': [], 'last_tick': None}
+            w['distances'].append(self._distance())
+            if keep_frames:
+                w['frames'].append(self.image)
+                w['frame_d'].append(w['distances'][0])
+            w['started'] = True
+            self._check_success()
             t0 = time.monotonic()
-            try:
-                self.wait_for(lambda: np.linalg.norm(self.ee_pos - target) < REACH_TOLERANCE / 2,
-                              timeout, executor, check_alive, 'arrival')
-            except TimeoutError:
-                pass  # reported as an error in errors.json
-            self.spin_for(0.3, executor, check_alive)  # settle
-            return {'target_m': target.tolist(), 'reached_m': self.ee_pos.tolist(),
-                    'error_m': float(np.linalg.norm(self.ee_pos - target)),
-                    'time_s': time.monotonic() - t0}
+            self.publish_goal(goal)
+            deadline = t0 + tick_timeout * (spec.steps + 5)
+            while not w['success'] and len(w['plan_ms']) < spec.steps:
+                self.check_alive()
+                if time.monotonic() > deadline:
+                    self.get_logger().warn(f'episode {spec.task} {spec.index}: only '
+                                           f'{len(w["plan_ms"])} planner ticks in '
+                                           f'{time.monotonic() - t0:.0f} s')
+                    break
+                executor.spin_once(timeout_sec=0.02)
+            # the last command is still being executed: give it one period to land
+            settle = time.monotonic() + settle_s
+            while not w['success'] and time.monotonic() < settle:
+                executor.spin_once(timeout_sec=0.02)
+            self.watch = None
+            final = float(w['frame_d'][-1]) if w['frame_d'] else float('nan')
+            d = self._distance_now(spec)
+            dist = [x for x in w['distances'] if x == x] + [d]
+            return {
+                'task': spec.task, 'index': spec.index, 'method': 'planner',
+                'success': bool(w['success']), 'steps': len(w['plan_ms']),
+                'final_distance_m': d, 'min_distance_m': float(min(dist)),
+                'start_distance_m': dist[0], 'distances_m': [round(x, 5) for x in dist],
+                'plan_ms': [round(x, 2) for x in w['plan_ms']],
+                'step_ms': [round(x, 2) for x in w['step_ms']],
+                'goal_index': w['goal_index'], 'wall_s': time.monotonic() - t0,
+                'spec': spec.to_dict(), 'frames': w['frames'], 'goals': [goal],
+                'frame_distances_m': [final if x != x else x for x in w['frame_d']],
+            }
 
-        def sweep(self, velocity, seconds, executor, check_alive):
-            start = self.ee_pos.copy()
-            msg = TwistStamped()
-            msg.header.frame_id = 'panda_link0'
-            msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z = \
-                (float(v) for v in velocity)
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < seconds:
-                msg.header.stamp = self.get_clock().now().to_msg()
-                self.twist_pub.publish(msg)
-                self.spin_for(0.05, executor, check_alive)
-            msg.twist.linear.x = msg.twist.linear.y = msg.twist.linear.z = 0.0
-            msg.header.stamp = self.get_clock().now().to_msg()
-            self.twist_pub.publish(msg)  # stop now rather than after twist_timeout
-            self.spin_for(0.5, executor, check_alive)
-            moved = self.ee_pos - start
-            expected = velocity * seconds
-            return {'expected_m': expected.tolist(), 'moved_m': moved.tolist(),
-                    'error_m': float(np.linalg.norm(moved - expected))}
+        def _distance_now(self, spec):
+            return task_distance(spec, SimpleNamespace(ee_pos=self.ee_pos,
+                                                       cube_pos=self.cube_pos))
 
-        @staticmethod
-        def png_bytes(image):
-            buf = io.BytesIO()
-            iio.imwrite(buf, image, extension='.png')
-            return buf.getvalue()
-
-        def write_gif(self, path):
-            frames = self.frames[::2] if len(self.frames) > 120 else self.frames
-            iio.imwrite(path, np.stack(frames), extension='.gif', duration=100, loop=0)
-
+    HANDLERS = {'/camera/image_raw': DemoClient._on_image, '/ee_pose': DemoClient._on_ee,
+                '/cube_pose': DemoClient._on_cube,
+                '/planner_node/diagnostics': DemoClient._on_diagnostics}
     return DemoClient
 
 
+# ---------------------------------------------------------------------- main
+def _model_for_planner(args, out):
+    """Return (checkpoint for planner_node, description, trained)."""
+    from jepa_ros.eval.models import FALLBACK_WARNING, save_random_model
+    from jepa_ros.models.checkpoint import ASSETS_DIR
+    if args.checkpoint != 'default' or (ASSETS_DIR / 'default').is_dir() \
+            or Path('default').is_dir():
+        return args.checkpoint, f'model {args.checkpoint}', True
+    print(FALLBACK_WARNING)
+    path = save_random_model(out / 'random_weight_model', seed=args.seed)
+    return str(path), 'RANDOM-WEIGHT tiny model (no trained default yet)', False
+
+
+def _ros_list(values):
+    return '[' + ', '.join(repr(float(v)) for v in values) + ']'
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(args):
-    """Run the demo; return 0 when every target was reached, 1 otherwise."""
+    """Run the demo; return 0 when it ran end to end (whatever the success rate)."""
+    from jepa_ros.utils.config import ConfigError
+    tasks = tuple(t.strip() for t in args.tasks.split(',') if t.strip())
+    bad = [t for t in tasks if t not in DEMO_TASKS]
+    if bad or not tasks or args.episodes < 1 or args.steps < 0:
+        print(f'jepa-ros demo: tasks must be among {DEMO_TASKS} (got {list(tasks)}), '
+              f'--episodes >= 1 and --steps >= 0', file=sys.stderr)
+        return 2
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(args, tasks, out)
+    except ConfigError as exc:
+        print(f'jepa-ros demo: {exc}', file=sys.stderr)
+        return 2
+    except (RuntimeError, TimeoutError) as exc:
+        print(f'jepa-ros demo failed: {exc}\n(node logs are in {out})', file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args, tasks, out):
     import numpy as np
     import rclpy
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    cmd = [sys.executable, '-m', 'jepa_ros.ros.sim_arm_node', '--ros-args',
-           '-p', f'image_size:={int(args.image_size)}', '-p', 'camera_rate:=10.0',
-           '--log-level', 'warn']
+    from jepa_ros.eval.cli import format_table
+    from jepa_ros.eval.report import save_episode_video, save_summary_png, write_results
+    from jepa_ros.eval.runner import summarize
+    from jepa_ros.eval.tasks import goal_images, make_episodes
+    from jepa_ros.sim import SimArm, SimConfig
+
     t_start = time.monotonic()
-    child = _Child(cmd, out / 'sim_arm_node.log')
-    context = Context()
-    node = executor = None
+    checkpoint, description, trained = _model_for_planner(args, out)
+    # goal images come from an identical scene in this process (same model and camera)
+    sim_cfg = SimConfig(image_size=int(args.image_size))
+    with SimArm(sim_cfg) as sim:
+        episodes = [(spec, goal_images(sim, spec)[-1]) for t in tasks
+                    for spec in make_episodes(t, args.episodes, args.seed, sim, args.steps)]
+    py = sys.executable
+    sim_cmd = [py, '-m', 'jepa_ros.demo', 'sim-node', '--ros-args',
+               '-p', f'image_size:={int(args.image_size)}', '-p', 'camera_rate:=10.0',
+               '--log-level', 'warn']
+    planner_params = {
+        'checkpoint': checkpoint, 'device': 'cpu', 'rate_hz': float(args.rate_hz),
+        'command_mode': 'pose', 'image_timeout_s': 3.0, 'pose_timeout_s': 3.0,
+        'planner.samples': int(args.samples), 'planner.iterations': int(args.iterations),
+        'planner.horizon': int(args.horizon), 'planner.topk': min(8, int(args.samples)),
+        'planner.seed': int(args.seed),
+        'planner.workspace_min': _ros_list(sim_cfg.workspace_low),
+        'planner.workspace_max': _ros_list(sim_cfg.workspace_high),
+    }
+    planner_cmd = [py, '-m', 'jepa_ros.ros.planner_node', '--ros-args']
+    for k, v in planner_params.items():
+        planner_cmd += ['-p', f'{k}:={v}']
+    planner_cmd += ['--log-level', 'warn']
+    children, context, node, executor, recorder = [], Context(), None, None, None
+    records = []
     try:
+        children.append(_Child('sim node', sim_cmd, out / 'sim_arm_node.log'))
+        children.append(_Child('planner_node', planner_cmd, out / 'planner_node.log'))
+
+        def check_alive():
+            for c in children:
+                c.check_alive()
+
+        recorder = McapRecorder(out / 'rosbag', {t: m for t, (m, _) in RECORDED.items()})
         rclpy.init(context=context)
         executor = SingleThreadedExecutor(context=context)
-        node = _client_class()(context=context)
+        node = _client_class()(recorder, check_alive, context=context)
         executor.add_node(node)
-        node.wait_for(lambda: node.image is not None and node.ee_pos is not None, 30.0,
-                      executor, child.check_alive, 'first camera image and ee_pose')
-        Path(out / 'camera.png').write_bytes(node.png_bytes(node.image))
-        results = []
-        for target in TARGETS:
-            results.append(node.go_to(np.array(target), args.target_timeout, executor,
-                                      child.check_alive))
-            print(f'target {target}: error {results[-1]["error_m"] * 1000:.1f} mm '
-                  f'after {results[-1]["time_s"]:.1f} s')
-        sweep = node.sweep(np.array(SWEEP_VELOCITY), SWEEP_SECONDS, executor, child.check_alive)
-        print(f'twist sweep: moved {np.round(sweep["moved_m"], 3).tolist()} m '
-              f'(commanded {np.round(sweep["expected_m"], 3).tolist()} m)')
-        gif = out / 'motion.gif'
-        node.write_gif(gif)
-        report = {
-            'targets': results, 'twist': sweep, 'tolerance_m': REACH_TOLERANCE,
-            'all_reached': all(r['error_m'] < REACH_TOLERANCE for r in results),
-            'frames': len(node.frames), 'wall_time_s': time.monotonic() - t_start,
-        }
-        (out / 'errors.json').write_text(json.dumps(report, indent=2))
+        node.spin_until(lambda: node.image is not None and node.cube_pos is not None,
+                        args.startup_timeout, executor, 'first camera image and cube_pose')
+        node.spin_until(lambda: bool(node.diagnostics), args.startup_timeout, executor,
+                        'planner_node diagnostics (model loading and warm-up)')
+        print(f'nodes up after {time.monotonic() - t_start:.1f} s; planner: {description}')
+        tick_timeout = max(3.0, 3.0 / args.rate_hz)
+        for seq, (spec, goal) in enumerate(episodes):
+            rec = node.run_episode(spec, goal, seq, executor, tick_timeout,
+                                   keep_frames=spec.index < VIDEO_EPISODES,
+                                   settle_s=1.0 / args.rate_hz + 0.3)
+            records.append(rec)
+            print(f'{spec.task} episode {spec.index}: '
+                  f'{"SUCCESS" if rec["success"] else "fail"} after {rec["steps"]} ticks, '
+                  f'{100 * rec["start_distance_m"]:.1f} -> {100 * rec["final_distance_m"]:.1f} '
+                  f'cm, plan {np.mean(rec["plan_ms"]) if rec["plan_ms"] else float("nan"):.0f} '
+                  f'ms')
+        node.clear_goal(executor)
     finally:
         if node is not None:
             node.destroy_node()
         if executor is not None:
             executor.shutdown()
         rclpy.try_shutdown(context=context)
-        child.stop()
-    for name in ('camera.png', 'motion.gif', 'errors.json', 'sim_arm_node.log'):
-        print(f'wrote {out / name}')
-    return 0 if report['all_reached'] else 1
+        for c in reversed(children):
+            c.stop()
+        if recorder is not None:
+            recorder.close()
+    by_task = {}
+    for rec in records:
+        by_task.setdefault(rec['task'], []).append(rec)
+    results = {
+        'model': {'description': description, 'trained': trained, 'checkpoint': checkpoint},
+        'methods': ['planner'],
+        'tasks': {t: {'planner': dict(summarize(recs), records=[
+            {k: v for k, v in r.items() if k not in ('frames', 'goals')} for r in recs])}
+            for t, recs in by_task.items()},
+        'config': {'tasks': list(tasks), 'episodes': args.episodes, 'seed': args.seed,
+                   'steps': args.steps, 'image_size': args.image_size,
+                   'planner_node': planner_params, 'transport': 'ROS 2 DDS (rclpy)'},
+        'mcap': {'path': str(out / 'rosbag'), 'messages': dict(recorder.counts)},
+        'wall_time_s': time.monotonic() - t_start,
+    }
+    overall = summarize(records)
+    results.update(success_rate=overall['success_rate'], plan_ms_mean=overall['plan_ms_mean'],
+                   plan_ms_p95=overall['plan_ms_p95'], loop_hz=overall['loop_hz'])
+    paths = [write_results(out / 'results.json', results),
+             save_summary_png(out / 'summary.png', results)]
+    video = [dict(r, frames=r['frames'][::2], distances_m=r['frame_distances_m'][::2],
+                  goal_index=[]) for r in records if r['frames']]
+    if video:
+        paths.append(save_episode_video(out / 'episodes.gif', video, fps=10.0))
+    paths.append(out / 'rosbag')
+    print(format_table(results))
+    if not trained:
+        print('NOTE: planner_node ran a RANDOM-WEIGHT model (no trained default yet): the '
+              'success numbers above are a floor, not the shipped model')
+    print(f'done in {results["wall_time_s"]:.0f} s; replay: ros2 bag play {out / "rosbag"}')
+    for p in paths:
+        print(f'wrote {p}')
+    return 0
+
+
+def _main_module(argv):
+    """``python -m jepa_ros.demo sim-node [--ros-args ...]`` runs the demo's sim node."""
+    if len(argv) > 1 and argv[1] == 'sim-node':
+        return sim_node_main(argv[:1] + argv[2:])
+    print('usage: python -m jepa_ros.demo sim-node --ros-args ... (the demo itself: jepa-ros '
+          'demo)', file=sys.stderr)
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(_main_module(sys.argv))
