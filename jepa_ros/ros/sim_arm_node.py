@@ -350,6 +350,10 @@ def main(args=None):
         code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:  # noqa: B902
+        if rclpy.ok():
+            raise
+        # Ctrl-C invalidated the context while a timer callback was publishing: a normal exit.
     finally:
         if node is not None:
             node.destroy_node()
