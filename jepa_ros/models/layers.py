@@ -62,11 +62,154 @@ def grid_positions(steps, grid_h, grid_w, device, t0=0):
     return tt.reshape(-1), hh.reshape(-1), ww.reshape(-1)
 
 
+def _sign_vector(head_dim, dtype, device):
+    """Return [-1, +1, -1, +1, ...]: the sign of the partner dim in the pairwise rotation."""
+    sign = torch.ones(head_dim, dtype=dtype, device=device)
+    sign[0::2] = -1.0
+    return sign
+
+
+def _swap_pairs(x):
+    """Return ``x`` with the dims of every pair ``(2i, 2i+1)`` exchanged (one copy)."""
+    return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+
+
+def rope_signed_tables(cos, sin, dtype=None):
+    """
+    Return ``(cos, signed_sin)`` ready for :func:`apply_rope_signed`, cast to ``dtype``.
+
+    ``signed_sin`` is ``sin`` with its even dims negated, so a rotation is two fused passes
+    (``x * cos + swap_pairs(x) * signed_sin``) instead of a negate, a stack and three passes.
+    """
+    dtype = cos.dtype if dtype is None else dtype
+    signed = sin * _sign_vector(sin.shape[-1], sin.dtype, sin.device)
+    return cos.to(dtype), signed.to(dtype)
+
+
+def apply_rope_signed(x, cos, signed_sin, out=None):
+    """Rotate ``x`` pairwise with tables from :func:`rope_signed_tables` (optionally into out)."""
+    return torch.addcmul(x * cos, _swap_pairs(x), signed_sin, out=out)
+
+
 def apply_rope(x, cos, sin):
     """Rotate ``x`` [..., N, head_dim] pairwise ``(2i, 2i+1)`` by the tables [N, head_dim]."""
-    pairs = x.unflatten(-1, (-1, 2))
-    swapped = torch.stack((-pairs[..., 1], pairs[..., 0]), dim=-1).flatten(-2)
-    return x * cos.to(x.dtype) + swapped * sin.to(x.dtype)
+    cos, signed = rope_signed_tables(cos, sin, x.dtype)
+    return apply_rope_signed(x, cos, signed)
+
+
+def apply_rope_halves(x, cos, signed_sin, out=None):
+    """
+    Rotate ``x`` whose pairs sit at ``(j, j + head_dim / 2)`` (see Attention.split_rope_pairs).
+
+    Tables are the interleaved ones permuted the same way. Two contiguous half-width updates
+    replace the pair swap: about 1.6x faster than :func:`apply_rope_signed` on CPU.
+    """
+    h = x.shape[-1] // 2
+    out = torch.mul(x, cos, out=out)
+    out[..., :h].addcmul_(x[..., h:], signed_sin[..., :h])
+    out[..., h:].addcmul_(x[..., :h], signed_sin[..., h:])
+    return out
+
+
+def halves_permutation(head_dim, device=None):
+    """Return the head-dim order that moves pair ``(2i, 2i+1)`` to ``(i, i + head_dim / 2)``."""
+    return torch.cat([torch.arange(0, head_dim, 2, device=device),
+                      torch.arange(1, head_dim, 2, device=device)])
+
+
+def _token_major(table):
+    """
+    Reshape a rotary table broadcastable to [B, H, N, hd] to broadcast against [B, N, H, hd].
+
+    Attention keeps q/k token-major (as the qkv projection lays them out), which saves the
+    permute copies; the tables follow.
+    """
+    t = table.reshape((1,) * (4 - table.dim()) + tuple(table.shape))
+    return t.transpose(1, 2)
+
+
+def _onednn_linear_available():
+    try:
+        return bool(torch.backends.mkldnn.is_available() and
+                    torch.ops.mkldnn._is_mkldnn_bf16_supported() and
+                    hasattr(torch.ops.mkldnn, '_linear_pointwise'))
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_ONEDNN_LINEAR = _onednn_linear_available()
+
+
+def fused_linear(x, linear, gelu=False):
+    """
+    Return ``linear(x)``, followed by an exact (erf) GELU when ``gelu`` is set.
+
+    For bf16 inputs and weights on a CPU, outside autograd, the matmul runs in oneDNN with the
+    bias fused into it (AMX where present), and the GELU runs in place: measured 1.4x faster than
+    ``F.linear`` (which copies the bias into the output first) on the planner's shapes. oneDNN's
+    own fused GELU was slower than the separate in-place pass, so it is not used.
+    """
+    w = linear.weight
+    no_grad = not (torch.is_grad_enabled() and (x.requires_grad or w.requires_grad))
+    if (_ONEDNN_LINEAR and no_grad and x.dtype == torch.bfloat16 and
+            w.dtype == torch.bfloat16 and x.device.type == 'cpu'):
+        y = torch.ops.mkldnn._linear_pointwise(x, w, linear.bias, 'none', [], '')
+    else:
+        y = linear(x)
+    if not gelu:
+        return y
+    return torch.ops.aten.gelu_(y) if no_grad else F.gelu(y)
+
+
+class KVBuffer:
+    """
+    Pre-allocated keys and values of one attention layer, appended in place.
+
+    Storage is token-major, [B, capacity, heads, head_dim], so appending a step writes one
+    contiguous slab per row and attention reads a prefix view: no per-step concatenation copy.
+    The storage is allocated on the first append (dtype of the new keys, e.g. bf16 under
+    autocast); ``prefix`` (keys, values [B or 1, heads, L, head_dim]) is copied in then.
+    """
+
+    def __init__(self, batch_size, capacity, prefix=None):
+        self.batch_size = int(batch_size)
+        self.capacity = int(capacity)
+        self.keys = None
+        self.values = None
+        self.length = 0
+        self._prefix = prefix
+        if prefix is not None and prefix[0].shape[2] > self.capacity:
+            raise ValueError(f'a prefix of {prefix[0].shape[2]} tokens does not fit a buffer of '
+                             f'{self.capacity} tokens')
+
+    def reserve(self, n, like):
+        """Return writable (keys, values) slots [B, n, heads, head_dim] for n new tokens."""
+        b, _, heads, hd = like.shape
+        if b != self.batch_size:
+            raise ValueError(f'a batch of {b} cannot append to a key/value buffer of batch '
+                             f'{self.batch_size}')
+        if self.keys is None:
+            shape = (self.batch_size, self.capacity, heads, hd)
+            self.keys = torch.empty(shape, dtype=like.dtype, device=like.device)
+            self.values = torch.empty(shape, dtype=like.dtype, device=like.device)
+            if self._prefix is not None:
+                pk, pv = self._prefix
+                length = pk.shape[2]
+                self.keys[:, :length].copy_(pk.transpose(1, 2))
+                self.values[:, :length].copy_(pv.transpose(1, 2))
+                self.length = length
+            self._prefix = None
+        if self.length + n > self.capacity:
+            raise ValueError(f'key/value buffer overflow: {self.length} + {n} tokens exceed its '
+                             f'capacity of {self.capacity}; allocate the cache for more steps')
+        start = self.length
+        self.length += n
+        return self.keys[:, start:self.length], self.values[:, start:self.length]
+
+    def filled(self):
+        """Return views [B, heads, length, head_dim] of the keys and values written so far."""
+        return (self.keys[:, :self.length].transpose(1, 2),
+                self.values[:, :self.length].transpose(1, 2))
 
 
 class Attention(nn.Module):
@@ -78,27 +221,64 @@ class Attention(nn.Module):
         self.head_dim = dim // num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
+        self.rope_halves = False
+
+    @torch.no_grad()
+    def split_rope_pairs(self):
+        """
+        Reorder the q/k projection rows so rotary pairs sit at ``(j, j + head_dim / 2)``.
+
+        Attention scores are unchanged (q and k get the same permutation and v none), and the
+        rotation gets cheaper. The keys this module returns and caches are then in the permuted
+        order: use it on an inference copy (the planner's), not on weights you save or train.
+        """
+        if self.rope_halves:
+            return self
+        hd, heads = self.head_dim, self.num_heads
+        perm = halves_permutation(hd, self.qkv.weight.device)
+        rows = torch.arange(3 * heads * hd, device=perm.device).view(3, heads, hd)
+        rows[:2] = rows[:2, :, perm]
+        rows = rows.reshape(-1)
+        self.qkv.weight.copy_(self.qkv.weight[rows])
+        if self.qkv.bias is not None:
+            self.qkv.bias.copy_(self.qkv.bias[rows])
+        self.rope_halves = True
+        return self
 
     def forward(self, x, cos, sin, attn_mask=None, past=None):
         """
         Attend from ``x`` [B, N, C] to ``past`` keys/values (if any) and to ``x`` itself.
 
+        ``past`` is None, a (keys, values) pair [B or 1, H, L, hd] (concatenated with the new
+        ones) or a :class:`KVBuffer` (the new keys/values are written into it in place).
         Returns the output [B, N, C] and the (rotated) keys and values [B, H, L, hd] seen.
         """
         b, n, c = x.shape
-        qkv = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
-        q = apply_rope(q, cos, sin)
-        k = apply_rope(k, cos, sin)
-        if past is not None:
-            pk, pv = past
-            if pk.shape[0] != b:
-                pk, pv = pk.expand(b, -1, -1, -1), pv.expand(b, -1, -1, -1)
-            k = torch.cat([pk.to(k.dtype), k], dim=2)
-            v = torch.cat([pv.to(v.dtype), v], dim=2)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        qkv = fused_linear(x, self.qkv).view(b, n, 3, self.num_heads, self.head_dim)
+        q_in, k_in, v = qkv.unbind(2)  # token-major [B, N, H, hd] views
+        cos, signed = rope_signed_tables(_token_major(cos), _token_major(sin), qkv.dtype)
+        rope = apply_rope_signed
+        if self.rope_halves:
+            perm = halves_permutation(self.head_dim, cos.device)
+            cos, signed, rope = cos[..., perm], signed[..., perm], apply_rope_halves
+        q = rope(q_in, cos, signed)
+        if isinstance(past, KVBuffer):
+            k_slot, v_slot = past.reserve(n, k_in)
+            rope(k_in, cos, signed, out=k_slot)
+            v_slot.copy_(v)
+            k, v = past.filled()
+        else:
+            k = rope(k_in, cos, signed).transpose(1, 2)
+            v = v.transpose(1, 2)
+            if past is not None:
+                pk, pv = past
+                if pk.shape[0] != b:
+                    pk, pv = pk.expand(b, -1, -1, -1), pv.expand(b, -1, -1, -1)
+                k = torch.cat([pk.to(k.dtype), k], dim=2)
+                v = torch.cat([pv.to(v.dtype), v], dim=2)
+        y = F.scaled_dot_product_attention(q.transpose(1, 2), k, v, attn_mask=attn_mask)
         y = y.transpose(1, 2).reshape(b, n, c)
-        return self.proj(y), (k, v)
+        return fused_linear(y, self.proj), (k, v)
 
 
 class MLP(nn.Module):
@@ -111,8 +291,12 @@ class MLP(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x):
-        """Apply the MLP."""
-        return self.fc2(self.act(self.fc1(x)))
+        """Apply the MLP (fused matmul + GELU where possible, see fused_linear)."""
+        if isinstance(self.act, nn.GELU) and self.act.approximate == 'none':
+            h = fused_linear(x, self.fc1, gelu=True)
+        else:
+            h = self.act(self.fc1(x))
+        return fused_linear(h, self.fc2)
 
 
 class Block(nn.Module):
@@ -129,8 +313,11 @@ class Block(nn.Module):
         """Return the block output and the keys/values its attention saw."""
         y, kv = self.attn(self.norm1(x), cos, sin, attn_mask=attn_mask, past=past)
         x = x + y
-        x = x + self.mlp(self.norm2(x))
-        return x, kv
+        y = self.mlp(self.norm2(x))
+        if (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)) or \
+                torch.promote_types(x.dtype, y.dtype) != x.dtype:
+            return x + y, kv
+        return x.add_(y), kv  # x is our own tensor here: add the MLP branch in place
 
 
 def init_weights(module, std=0.02):

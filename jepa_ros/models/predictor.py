@@ -14,12 +14,12 @@ Parameter names follow the official checkpoints (``predictor_embed``, ``action_e
 ``predictor_proj``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional
 
 from jepa_ros.models.config import PredictorConfig
-from jepa_ros.models.layers import Block, grid_positions, init_weights, rescale_blocks
-from jepa_ros.models.layers import rope_tables
+from jepa_ros.models.layers import Block, fused_linear, grid_positions, init_weights
+from jepa_ros.models.layers import KVBuffer, rescale_blocks, rope_tables
 import torch
 from torch import nn
 
@@ -32,12 +32,18 @@ class PredictorCache:
     Immutable in practice: ``step`` returns a new cache, so one prefix can feed many rollouts.
     ``keys[i]`` / ``values[i]`` are [B or 1, heads, steps * tokens_per_step, head_dim], or None
     while no step is cached.
+
+    ``max_steps`` > 0 pre-allocates room for that many steps (prefix included) and appends each
+    new step in place instead of concatenating (see ``ACPredictor.empty_cache``); stepping twice
+    from the same cache still works (the second branch copies its prefix into fresh storage).
     """
 
     keys: List[Optional[torch.Tensor]]
     values: List[Optional[torch.Tensor]]
     steps: int
     batch_size: int
+    max_steps: int = 0
+    buffers: Optional[List[KVBuffer]] = field(default=None, repr=False, compare=False)
 
     def expand(self, batch_size: int) -> 'PredictorCache':
         """Broadcast a batch-1 cache to ``batch_size`` candidates (a view, no copy)."""
@@ -50,7 +56,7 @@ class PredictorCache:
         def grow(t):
             return None if t is None else t.expand(batch_size, -1, -1, -1)
         return PredictorCache([grow(k) for k in self.keys], [grow(v) for v in self.values],
-                              self.steps, batch_size)
+                              self.steps, batch_size, self.max_steps)
 
     def select(self, index) -> 'PredictorCache':
         """Keep the batch rows ``index`` (a LongTensor or list), e.g. the best candidates."""
@@ -63,7 +69,19 @@ class PredictorCache:
                 return t.expand(len(index), -1, -1, -1)
             return t.index_select(0, index.to(t.device))
         return PredictorCache([pick(k) for k in self.keys], [pick(v) for v in self.values],
-                              self.steps, len(index))
+                              self.steps, len(index), self.max_steps)
+
+    def with_capacity(self, max_steps: int) -> 'PredictorCache':
+        """
+        Return this cache set to append in place up to ``max_steps`` steps (prefix included).
+
+        The prefix is copied once into the new storage at the next step (0: concatenate).
+        """
+        if max_steps and max_steps < self.steps:
+            raise ValueError(f'max_steps={max_steps} is less than the {self.steps} steps '
+                             'already cached')
+        return PredictorCache(list(self.keys), list(self.values), self.steps, self.batch_size,
+                              int(max_steps))
 
 
 class ACPredictor(nn.Module):
@@ -94,6 +112,10 @@ class ACPredictor(nn.Module):
         self._rope_cache = {}
         init_weights(self)
         rescale_blocks(self.predictor_blocks)
+        if config.residual:
+            # start as the identity on the tokens: the copy-last-frame prediction
+            nn.init.zeros_(self.predictor_proj.weight)
+            nn.init.zeros_(self.predictor_proj.bias)
 
     @property
     def tokens_per_frame(self):
@@ -165,43 +187,56 @@ class ACPredictor(nn.Module):
             if x.shape[0] not in (1, b):
                 raise ValueError(f'batch sizes {[y.shape[0] for y in tensors]} do not broadcast')
         dtype = self.predictor_embed.weight.dtype  # e.g. float64 actions from numpy
-        out = [x.to(dtype).expand(b, *x.shape[1:]) for x in tensors]
-        z = out[0].reshape(b, t, n, cfg.encoder_dim)
-        return z, out[1], out[2], (out[3] if cfg.use_extrinsics else None), b, t
+        out = [x.to(dtype).expand(b, *x.shape[1:]) for x in tensors[1:]]
+        # z keeps its own batch: a frame shared by all candidates (batch 1, or broadcast with
+        # a zero batch stride) is embedded once, see _tokens.
+        if z.shape[0] > 1 and z.stride(0) == 0:
+            z = z[:1]
+        z = z.to(dtype).reshape(z.shape[0], t, n, cfg.encoder_dim)
+        return z, out[0], out[1], (out[2] if cfg.use_extrinsics else None), b, t
 
     def _tokens(self, z, actions, states, extrinsics):
         """Embed and interleave per step: [B, T, C + N, E] -> flattened [B, T * (C + N), E]."""
+        b = actions.shape[0]
         parts = [self.action_encoder(actions).unsqueeze(2),
                  self.state_encoder(states).unsqueeze(2)]
         if extrinsics is not None:
             parts.append(self.extrinsics_encoder(extrinsics).unsqueeze(2))
         x = self.predictor_embed(z)
-        parts.append(x)
+        parts.append(x.expand(b, *x.shape[1:]))
         x = torch.cat([p.to(x.dtype) for p in parts], dim=2)
         return x.flatten(1, 2)
 
-    def _run(self, x, t0, steps, past=None, collect=True):
+    def _run(self, x, t0, steps, past=None, past_len=0, collect=True):
         """
         Run the blocks over ``steps`` new steps starting at step ``t0``.
 
-        Returns x and, when ``collect`` is set, every layer's keys/values (past included).
+        ``past`` holds one entry per layer (None, a (keys, values) pair or a KVBuffer) covering
+        ``past_len`` tokens. Returns x and, when ``collect`` is set, every layer's keys/values
+        (past included).
         """
         cos, sin = self._rope(t0, steps, x.device)
-        past_len = 0 if past is None or past[0][0] is None else past[0][0].shape[2]
         mask = self._mask(steps, past_len, x.device)
         kvs = []
         for i, blk in enumerate(self.predictor_blocks):
-            p = None if past is None or past[i][0] is None else past[i]
-            x, kv = blk(x, cos, sin, attn_mask=mask, past=p)
+            x, kv = blk(x, cos, sin, attn_mask=mask, past=None if past is None else past[i])
             if collect:
                 kvs.append(kv)
         return x, kvs
 
-    def _readout(self, x, b, steps):
-        """Keep the patch tokens, normalise and project back to the encoder width."""
+    def _readout(self, x, b, steps, z):
+        """
+        Keep the patch tokens, normalise and project back to the encoder width.
+
+        With ``config.residual`` the projection is a change added to the input tokens ``z``
+        ([B or 1, steps, N, D]).
+        """
         c = self.config.cond_tokens
         x = x.view(b, steps, c + self.config.tokens_per_frame, -1)[:, :, c:, :].flatten(1, 2)
-        return self.predictor_proj(self.predictor_norm(x))
+        out = fused_linear(self.predictor_norm(x), self.predictor_proj)
+        if self.config.residual:
+            out = out + z.expand(b, -1, -1, -1).flatten(1, 2).to(out.dtype)
+        return out
 
     # -- public API ----------------------------------------------------------------------------
     def forward(self, z, actions, states, extrinsics=None):
@@ -209,12 +244,40 @@ class ACPredictor(nn.Module):
         z, actions, states, extrinsics, b, t = self._check_inputs(z, actions, states, extrinsics)
         x = self._tokens(z, actions, states, extrinsics)
         x, _ = self._run(x, 0, t, collect=False)
-        return self._readout(x, b, t)
+        return self._readout(x, b, t, z)
 
-    def empty_cache(self, batch_size: int = 1) -> PredictorCache:
-        """Return a cache with no step computed yet."""
+    def empty_cache(self, batch_size: int = 1, max_steps: int = 0) -> PredictorCache:
+        """
+        Return a cache with no step computed yet.
+
+        ``max_steps`` > 0 pre-allocates keys/values for that many steps at the first step and
+        appends later steps in place (a rollout of H steps then never copies its past); going
+        beyond it raises ValueError. 0 concatenates at every step (no limit).
+        """
+        if max_steps < 0:
+            raise ValueError(f'max_steps must be >= 0, got {max_steps}')
         depth = self.config.depth
-        return PredictorCache([None] * depth, [None] * depth, 0, int(batch_size))
+        return PredictorCache([None] * depth, [None] * depth, 0, int(batch_size),
+                              int(max_steps))
+
+    def _past(self, cache: PredictorCache, b: int, t: int):
+        """Return the per-layer past for appending t steps to ``cache`` and its buffers."""
+        per = self.config.cond_tokens + self.config.tokens_per_frame
+        if cache.max_steps and cache.steps + t > cache.max_steps:
+            raise ValueError(f'the cache was allocated for {cache.max_steps} steps and holds '
+                             f'{cache.steps}; {t} more do not fit. Create it with '
+                             'empty_cache(batch, max_steps=...) or with_capacity(...) large '
+                             'enough, or max_steps=0 to grow without limit')
+        if not cache.max_steps:
+            return (list(zip(cache.keys, cache.values)) if cache.steps else None), None
+        bufs = cache.buffers
+        if (bufs is None or bufs[0].length != cache.steps * per or bufs[0].batch_size != b):
+            # No storage yet, or another step already appended to it (a branch): start fresh
+            # storage holding this cache's prefix.
+            bufs = [KVBuffer(b, cache.max_steps * per,
+                             prefix=(k, v) if cache.steps else None)
+                    for k, v in zip(cache.keys, cache.values)]
+        return bufs, bufs
 
     def prefill(self, z, actions, states, extrinsics=None, cache=None,
                 return_output=False):
@@ -228,11 +291,13 @@ class ACPredictor(nn.Module):
         z, actions, states, extrinsics, b, t = self._check_inputs(z, actions, states, extrinsics)
         b, cache = self._common_batch(b, cache)
         x = self._tokens(z, actions, states, extrinsics).expand(b, -1, -1)
-        past = list(zip(cache.keys, cache.values)) if cache.steps else None
-        x, kvs = self._run(x, cache.steps, t, past)
-        new = PredictorCache([k for k, _ in kvs], [v for _, v in kvs], cache.steps + t, b)
+        past, bufs = self._past(cache, b, t)
+        per = self.config.cond_tokens + self.config.tokens_per_frame
+        x, kvs = self._run(x, cache.steps, t, past, past_len=cache.steps * per)
+        new = PredictorCache([k for k, _ in kvs], [v for _, v in kvs], cache.steps + t, b,
+                             cache.max_steps, bufs)
         if return_output:
-            return self._readout(x, b, t), new
+            return self._readout(x, b, t, z), new
         return new
 
     def step(self, z_t, a_t, s_t, cache: PredictorCache, extrinsics=None):

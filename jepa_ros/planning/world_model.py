@@ -9,8 +9,10 @@ history of real past frames in the predictor's cache) and ``rollout`` (final-ste
 batch of candidate action sequences, all candidates in one batch).
 """
 
+import copy
 from typing import Any, Optional
 
+from jepa_ros.models.predictor import ACPredictor
 from jepa_ros.planning.energies import layer_norm_tokens
 from jepa_ros.planning.profiler import Profiler
 import numpy as np
@@ -98,12 +100,17 @@ class VJEPA2WorldModel(WorldModel):
     400 on a 2-core machine: activations stay in cache) and the whole batch on GPU.
     ``cuda_graphs=True`` (CUDA only, no history) captures the whole rollout of each batch shape
     once and replays it, removing per-kernel launch overhead.
+    ``cast_weights`` (default: on for bf16 on CPU) runs the predictor from a bf16 copy of its
+    weights (made once, rebuilt when the original's weights change) instead of autocast: no
+    per-call casts, the matmuls take the fused oneDNN path (``layers.fused_linear``) and the
+    rotary pairs are regrouped (``Attention.split_rope_pairs``). Caches it builds (``start``
+    with history) belong to that copy.
     """
 
     def __init__(self, encoder, predictor, device='cpu', dtype: str = 'fp32',
                  normalization: Optional[dict] = None, incremental: bool = True,
                  image_size: Optional[int] = None, chunk_size: int = -1,
-                 cuda_graphs: bool = False):
+                 cuda_graphs: bool = False, cast_weights: Optional[bool] = None):
         if dtype not in DTYPES:
             raise ValueError(f'dtype must be one of {sorted(DTYPES)}, got {dtype!r}')
         self.device = torch.device(device)
@@ -117,6 +124,10 @@ class VJEPA2WorldModel(WorldModel):
         self.chunk_size = int(chunk_size)
         self.cuda_graphs = bool(cuda_graphs) and self.device.type == 'cuda'
         self._graphs = {}
+        if cast_weights is None:
+            cast_weights = dtype == 'bf16' and self.device.type == 'cpu'
+        self.cast_weights = bool(cast_weights) and dtype != 'fp32'
+        self._cast = None  # (weights signature, predictor copy)
         self.profiler = Profiler()
         self.normalization = None
         if normalization is not None:
@@ -141,6 +152,33 @@ class VJEPA2WorldModel(WorldModel):
         norm = (extra or {}).get('normalization')
         kwargs.setdefault('normalization', norm)
         return cls(encoder, predictor, device=device, dtype=dtype, **kwargs)
+
+    def _planning_predictor(self):
+        """Return the predictor rollouts run: the original, or its low-precision weight copy."""
+        if not self.cast_weights or not isinstance(self.predictor, ACPredictor):
+            return self.predictor
+        # Rebuild when the original's weights are replaced or modified in place (training).
+        sig = tuple((p.data_ptr(), p._version) for p in self.predictor.parameters())
+        if self._cast is None or self._cast[0] != sig:
+            dtype = DTYPES[self.dtype]
+            with torch.device('meta'):  # no random init of weights that are overwritten next
+                fast = ACPredictor(copy.deepcopy(self.predictor.config))
+            fast = fast.to_empty(device=self.device)
+            for m in fast.modules():
+                if isinstance(m, torch.nn.Linear):  # LayerNorm parameters stay float32
+                    m.to(dtype)
+            fast.load_state_dict(self.predictor.state_dict())
+            for blk in fast.predictor_blocks:  # cheaper rotary embedding; same attention
+                blk.attn.split_rope_pairs()
+            self._cast = (sig, fast.eval().requires_grad_(False))
+        return self._cast[1]
+
+    def _predictor_context(self):
+        """Return the predictor to run and the precision context to run it in."""
+        pred = self._planning_predictor()
+        if pred is not self.predictor:
+            return pred, torch.autocast(self.device.type, enabled=False)
+        return pred, self._autocast()
 
     def _autocast(self):
         if self.dtype == 'fp32':
@@ -185,8 +223,9 @@ class VJEPA2WorldModel(WorldModel):
                                  f'{ha.shape[1]} steps of {z.shape[1]} tokens')
             ctx['history'] = (hz, self._norm(ha, 'action'), self._norm(hs, 'state'))
         if self.incremental and history is not None:
-            with self.profiler.section('predictor', self.device), self._autocast():
-                ctx['cache'] = self.predictor.prefill(*ctx['history'])
+            pred, precision = self._predictor_context()
+            with self.profiler.section('predictor', self.device), precision:
+                ctx['cache'] = pred.prefill(*ctx['history'])
         return ctx
 
     @torch.no_grad()
@@ -194,8 +233,9 @@ class VJEPA2WorldModel(WorldModel):
         """Return layer-normed float32 tokens [S, N, D] after the last of ``actions``."""
         S = actions.shape[0]
         step = self.chunk_size if self.chunk_size > 0 else S
-        outs = []
-        with self.profiler.section('predictor', self.device), self._autocast():
+        out = None
+        pred, precision = self._predictor_context()
+        with self.profiler.section('predictor', self.device), precision:
             a = self._norm(actions.to(self.device, torch.float32), 'action')
             s = self._norm(states.to(self.device, torch.float32), 'state')
             if not self.incremental:
@@ -205,22 +245,28 @@ class VJEPA2WorldModel(WorldModel):
             else:
                 run = self._rollout_incremental
             for i in range(0, S, step):
-                outs.append(run(context, a[i:i + step], s[i:i + step]))
-        return torch.cat(outs, dim=0) if len(outs) > 1 else outs[0]
+                z = run(pred, context, a[i:i + step], s[i:i + step])
+                if step >= S:
+                    return z
+                if out is None:  # filled chunk by chunk while each is still in cache
+                    out = z.new_empty((S,) + tuple(z.shape[1:]))
+                out[i:i + step] = z
+        return out
 
-    def _rollout_incremental(self, ctx, a, s):
-        B = a.shape[0]
+    def _rollout_incremental(self, pred, ctx, a, s):
+        B, H = a.shape[0], a.shape[1]
+        # Room for the whole rollout up front: each step appends its keys/values in place.
         if ctx['cache'] is not None:
-            cache = ctx['cache'].expand(B)
+            cache = ctx['cache'].expand(B).with_capacity(ctx['cache'].steps + H)
         else:
-            cache = self.predictor.empty_cache(B)
+            cache = pred.empty_cache(B, max_steps=H)
         z = ctx['z'].expand(B, -1, -1)
-        for t in range(a.shape[1]):
-            out, cache = self.predictor.step(z, a[:, t], s[:, t], cache)
+        for t in range(H):
+            out, cache = pred.step(z, a[:, t], s[:, t], cache)
             z = layer_norm_tokens(out.float())
         return z
 
-    def _rollout_graph(self, ctx, a, s):
+    def _rollout_graph(self, pred, ctx, a, s):
         """Replay a captured CUDA graph of the incremental rollout for this batch shape."""
         key = (tuple(a.shape), tuple(ctx['z'].shape))
         entry = self._graphs.get(key)
@@ -231,11 +277,11 @@ class VJEPA2WorldModel(WorldModel):
             side.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(side):  # warm-up (lazy tables, cuBLAS handles) off-graph
                 for _ in range(2):
-                    self._rollout_incremental(sctx, static['a'], static['s'])
+                    self._rollout_incremental(pred, sctx, static['a'], static['s'])
             torch.cuda.current_stream(self.device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
-                static['out'] = self._rollout_incremental(sctx, static['a'], static['s'])
+                static['out'] = self._rollout_incremental(pred, sctx, static['a'], static['s'])
             entry = self._graphs[key] = (graph, static)
         graph, static = entry
         static['z'].copy_(ctx['z'])
@@ -244,7 +290,7 @@ class VJEPA2WorldModel(WorldModel):
         graph.replay()
         return static['out'].clone()
 
-    def _rollout_full(self, ctx, a, s):
+    def _rollout_full(self, pred, ctx, a, s):
         B, N = a.shape[0], ctx['z'].shape[1]
         if ctx['history'] is not None:
             hz, ha, hs = (h.expand(B, *h.shape[1:]) for h in ctx['history'])
@@ -256,7 +302,7 @@ class VJEPA2WorldModel(WorldModel):
         for t in range(a.shape[1]):
             acts.append(a[:, t:t + 1])
             sts.append(s[:, t:t + 1])
-            out = self.predictor(torch.cat(frames, 1), torch.cat(acts, 1), torch.cat(sts, 1))
+            out = pred(torch.cat(frames, 1), torch.cat(acts, 1), torch.cat(sts, 1))
             z = layer_norm_tokens(out[:, -N:].float())
             frames.append(z)
         return z
