@@ -34,7 +34,9 @@ def _cfg(data, out, **kw):
 
 
 def test_train_ac_loss_goes_down_and_model_loads_for_planning(episodes, tmp_path):
-    summary = train_ac.train(_cfg(episodes, tmp_path), log=lambda *_: None)
+    # The plain (official) predictor starts far above the copy baseline, so its loss must fall
+    # clearly; the residual option starts at that baseline (tested in test_models_residual).
+    summary = train_ac.train(_cfg(episodes, tmp_path, residual=False), log=lambda *_: None)
     rows = (tmp_path / 'curves.csv').read_text().splitlines()
     header = rows[0].split(',')
     teacher = [float(r.split(',')[header.index('teacher')]) for r in rows[1:]]

@@ -77,6 +77,11 @@ class PredictorConfig:
     state_dim: int = 7
     extrinsics_dim: int = 6
     use_extrinsics: bool = False  # add an extrinsics token to every step
+    # Predict the change of the tokens (output = input frame + projection, projection initialised
+    # to zero) instead of the tokens themselves. Not in the official model (False keeps parity);
+    # for small models trained from scratch it starts at the copy-last-frame baseline instead of
+    # far above it, where most tokens (static background) never change.
+    residual: bool = False
 
     def validate(self):
         """Raise ConfigError when the shape cannot be built."""

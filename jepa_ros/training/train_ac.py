@@ -31,6 +31,7 @@ class TrainACConfig:
     predictor_preset: str = 'tiny'
     pred_depth: int = 0
     pred_dim: int = 0
+    residual: bool = True  # predict token changes (start at the copy baseline): PredictorConfig
     image_size: int = 64
     clip_len: int = 3
     frame_stride: int = 1
@@ -84,7 +85,8 @@ def add_arguments(parser):
 def build_predictor(cfg: TrainACConfig, encoder):
     """Return a fresh ACPredictor sized for ``encoder`` tokens at ``cfg.image_size``."""
     from jepa_ros.models import ACPredictor, predictor_preset
-    over = {'img_size': cfg.image_size, 'patch_size': encoder.config.patch_size}
+    over = {'img_size': cfg.image_size, 'patch_size': encoder.config.patch_size,
+            'residual': cfg.residual}
     if cfg.pred_depth > 0:
         over['depth'] = cfg.pred_depth
     if cfg.pred_dim > 0:
