@@ -49,7 +49,9 @@ def add_arguments(parser):
                         help='fail instead of using a random-weight model when "default" is '
                              'missing')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
-    add_config_arguments(parser, PlannerConfig, skip=('seed', 'profile'))
+    from jepa_ros.eval.runner import CPU_PLANNER_DEFAULTS
+    add_config_arguments(parser, PlannerConfig, skip=('seed', 'profile'),
+                         defaults=CPU_PLANNER_DEFAULTS)
     return parser
 
 

@@ -119,8 +119,13 @@ def to_dict(obj) -> Dict[str, Any]:
     return out
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls, prefix: str = '', skip=()):
-    """Add one ``--option`` per field of ``cls`` (defaults are left to the dataclass)."""
+def add_arguments(parser: argparse.ArgumentParser, cls, prefix: str = '', skip=(), defaults=None):
+    """
+    Add one ``--option`` per field of ``cls`` (defaults are left to the dataclass).
+
+    ``defaults`` overrides the default shown in the help where the caller builds its config on
+    other base values (see ``from_args(base=...)``).
+    """
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group(f'{cls.__name__} options')
     for f in dataclasses.fields(cls):
@@ -131,6 +136,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, prefix: str = '', skip=(
         default = f.default if f.default is not dataclasses.MISSING else None
         if default is None and f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
+        if defaults and f.name in defaults:
+            default = defaults[f.name]
         help_text = f'(default: {default})'
         dest = '_cfg_' + prefix + f.name
         metavar = f.name.upper()
