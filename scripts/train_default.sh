@@ -7,7 +7,10 @@
 # 6-20 min, train-ac 2000 steps 35-55 min, eval ~2 min (about an hour). Every stage resumes
 # from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
-# SCALE=0.1 for a quick smoke version of the whole sequence)
+# SCALE=0.1 for a quick smoke version of the whole sequence, PRE_STEPS / AC_STEPS to override the
+# step counts, DEVICE=auto|cpu|cuda)
+# The shipped jepa_ros/assets/models/default was made with DEVICE=cuda AC_STEPS=9000 (see its
+# README.md): 9000 AC steps take ~2.5 h on 2 CPU cores, the CPU-sized 2000 steps give a weaker model.
 set -euo pipefail
 OUT=${1:-runs/default}
 PY=${PY:-.venv/bin/python}
@@ -19,8 +22,9 @@ export MUJOCO_GL=${MUJOCO_GL:-egl}
 scaled() { "$PY" -c "import sys; print(max(int(sys.argv[2]), int(round(float(sys.argv[1]) * $SCALE))))" "$1" "$2"; }
 EPISODES=$(scaled 400 20)
 VAL_EPISODES=$(scaled 40 4)
-PRE_STEPS=$(scaled 1000 40)
-AC_STEPS=$(scaled 2000 60)
+PRE_STEPS=${PRE_STEPS:-$(scaled 1000 40)}
+AC_STEPS=${AC_STEPS:-$(scaled 2000 60)}
+DEVICE=${DEVICE:-auto}
 
 if [ "$NPROC" -gt 1 ]; then
   RUN=("$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" -m)
@@ -40,11 +44,11 @@ fi
 
 # 2. V-JEPA pretraining of the encoder (tiny preset, 64 px, 4-frame clips).
 "${RUN[@]}" jepa_ros.training.pretrain --data "$OUT/data/play" --out "$OUT/pretrain" \
-  --steps "$PRE_STEPS"
+  --steps "$PRE_STEPS" --device "$DEVICE"
 
 # 3. V-JEPA 2-AC predictor on the frozen pretrained encoder.
 "${RUN[@]}" jepa_ros.training.train_ac --data "$OUT/data/play" --out "$OUT/ac" \
-  --encoder "$OUT/pretrain/model" --steps "$AC_STEPS"
+  --encoder "$OUT/pretrain/model" --steps "$AC_STEPS" --device "$DEVICE"
 
 # 4. Held-out evaluation (JSON next to the model).
 "$PY" benchmarks/eval_world_model.py --model "$OUT/ac/model" --data "$OUT/data/heldout" \
