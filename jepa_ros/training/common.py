@@ -81,6 +81,16 @@ def module_main(module, argv=None) -> int:
     return int(module.run(parser.parse_args(argv)) or 0)
 
 
+def run_trainer(cls, train, args, name: str) -> int:
+    """Build config ``cls`` from options (over ``--config`` YAML), run ``train`` and report."""
+    from jepa_ros.utils.config import from_args, load_yaml
+    base = load_yaml(args.config, cls) if args.config else None
+    cfg = from_args(cls, args, base=base)
+    summary = train(cfg)
+    print(f'{name} finished at step {summary["step"]}: {summary.get("model_dir", cfg.out)}')
+    return 0
+
+
 def params_digest(*modules) -> str:
     """Return a SHA-256 of all parameters and buffers (to check DDP replicas are identical)."""
     import hashlib

@@ -285,12 +285,8 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
 
 def run(args) -> int:
     """CLI entry: build the config from options (and ``--config`` YAML), train, return 0."""
-    from jepa_ros.utils.config import from_args, load_yaml
-    base = load_yaml(args.config, PretrainConfig) if args.config else None
-    cfg = from_args(PretrainConfig, args, base=base)
-    summary = train(cfg)
-    print(f'pretrain finished at step {summary["step"]}: {summary.get("model_dir", cfg.out)}')
-    return 0
+    from jepa_ros.training.common import run_trainer
+    return run_trainer(PretrainConfig, train, args, 'pretrain')
 
 
 if __name__ == '__main__':

@@ -297,12 +297,8 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
 
 def run(args) -> int:
     """CLI entry: build the config from options (and ``--config`` YAML), train, return 0."""
-    from jepa_ros.utils.config import from_args, load_yaml
-    base = load_yaml(args.config, TrainACConfig) if args.config else None
-    cfg = from_args(TrainACConfig, args, base=base)
-    summary = train(cfg)
-    print(f'train-ac finished at step {summary["step"]}: {summary.get("model_dir", cfg.out)}')
-    return 0
+    from jepa_ros.training.common import run_trainer
+    return run_trainer(TrainACConfig, train, args, 'train-ac')
 
 
 if __name__ == '__main__':
