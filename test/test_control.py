@@ -76,3 +76,19 @@ def test_config_validation_names_the_field():
                       ({'no_such_key': 1}, 'no_such_key')]:
         with pytest.raises(ConfigError, match=word):
             from_dict(MPCNodeConfig, bad)
+
+
+def test_precision_auto_resolves_by_hardware(tmp_path):
+    from jepa_ros.models.runtime import cpu_has_fast_bf16, resolve_precision
+    amx = tmp_path / 'amx'
+    amx.write_text('processor : 0\nflags\t\t: fpu sse avx512f amx_bf16 amx_tile\n')
+    old = tmp_path / 'old'
+    old.write_text('processor : 0\nflags\t\t: fpu sse avx2\n')
+    assert cpu_has_fast_bf16(str(amx)) and not cpu_has_fast_bf16(str(old))
+    assert not cpu_has_fast_bf16(str(tmp_path / 'missing'))
+    assert resolve_precision('fp32', 'cuda') == 'fp32'
+    assert resolve_precision('auto', 'cuda') == 'bf16'
+    assert resolve_precision('auto', 'cpu') in ('fp32', 'bf16')
+    with pytest.raises(ValueError, match='precision'):
+        resolve_precision('int8', 'cpu')
+    assert from_dict(MPCNodeConfig, {'dtype': 'auto'}).dtype == 'auto'

@@ -20,7 +20,7 @@ class MPCNodeConfig:
     checkpoint: str = 'default'          # own model name/dir, or an official V-JEPA 2-AC .pt
     world_model: str = ''                # 'module:function' factory (tests, custom models)
     device: str = 'auto'                 # auto, cpu, cuda, cuda:N
-    dtype: str = 'fp32'
+    dtype: str = 'auto'   # auto: bf16 on CUDA and on CPUs with native bf16, else fp32
     torch_threads: int = 0               # 0: one thread on CPU, torch's default on CUDA
     warmup: bool = True                  # plan once at configure time (first call is slow)
     # Official V-JEPA 2 checkpoints carry no normalisation or image size: these apply to them.
@@ -63,8 +63,8 @@ class MPCNodeConfig:
         if self.image_resize not in RESIZE_MODES:
             raise ConfigError(f'image_resize must be one of {RESIZE_MODES}, got '
                               f'{self.image_resize!r}')
-        if self.dtype not in ('fp32', 'bf16', 'fp16'):
-            raise ConfigError(f'dtype must be fp32, bf16 or fp16, got {self.dtype!r}')
+        if self.dtype not in ('auto', 'fp32', 'bf16', 'fp16'):
+            raise ConfigError(f'dtype must be auto, fp32, bf16 or fp16, got {self.dtype!r}')
         dev = self.device
         if not (dev in ('auto', 'cpu', 'cuda') or (dev.startswith('cuda:')
                                                    and dev[5:].isdigit())):

@@ -93,10 +93,11 @@ def load_world_model(cfg, device: str):
                 raise ConfigError(f'world_model {cfg.world_model!r} returned a '
                                   f'{type(wm).__name__} without {attr}()')
         return wm, f'world model from {cfg.world_model}'
-    from jepa_ros.models import CheckpointError, load_model, load_vjepa2
+    from jepa_ros.models import CheckpointError, load_model, load_vjepa2, resolve_precision
     from jepa_ros.models.checkpoint import ASSETS_DIR
     from jepa_ros.planning import VJEPA2WorldModel
     ckpt = os.path.expanduser(cfg.checkpoint)
+    dtype = resolve_precision(cfg.dtype, device)
     try:
         if ckpt.endswith('.pt'):
             if not os.path.isfile(ckpt):
@@ -105,7 +106,7 @@ def load_world_model(cfg, device: str):
             encoder, predictor = load_vjepa2(ckpt, img_size=cfg.official_img_size,
                                              device=device)
             _require_parts(encoder, predictor, ckpt)
-            wm = VJEPA2WorldModel(encoder, predictor, device=device, dtype=cfg.dtype,
+            wm = VJEPA2WorldModel(encoder, predictor, device=device, dtype=dtype,
                                   normalization=None, image_size=cfg.official_img_size)
             return wm, f'official V-JEPA 2-AC checkpoint {ckpt}'
         if ckpt == DEFAULT_MODEL and not (ASSETS_DIR / DEFAULT_MODEL).is_dir() \
@@ -122,7 +123,7 @@ def load_world_model(cfg, device: str):
         encoder, predictor, extra = load_model(ckpt, device=device)
         _require_parts(encoder, predictor, ckpt)
         size = int(extra.get('image_size') or encoder.config.img_size)
-        wm = VJEPA2WorldModel(encoder, predictor, device=device, dtype=cfg.dtype,
+        wm = VJEPA2WorldModel(encoder, predictor, device=device, dtype=dtype,
                               normalization=extra.get('normalization'), image_size=size)
         return wm, f'jepa_ros model {ckpt}'
     except (CheckpointError, FileNotFoundError) as exc:

@@ -43,7 +43,8 @@ def add_arguments(parser):
     parser.add_argument('--camera-size', type=int, default=128,
                         help='rendered image size in px (frames are fitted to the model size)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto')
-    parser.add_argument('--dtype', default='fp32', help='fp32 or bf16')
+    parser.add_argument('--dtype', default='auto',
+                        help='auto (bf16 where the CPU/GPU has it natively), fp32 or bf16')
     parser.add_argument('--videos', type=int, default=2, help='episodes per task in the GIF')
     parser.add_argument('--no-fallback', action='store_true',
                         help='fail instead of using a random-weight model when "default" is '
@@ -108,11 +109,13 @@ def run(args) -> int:
     from jepa_ros.eval.models import load_world_model_or_fallback
     from jepa_ros.eval.report import save_episode_video, save_summary_png, write_results
     from jepa_ros.eval.runner import run_eval
+    from jepa_ros.models import resolve_precision
     from jepa_ros.sim import SimArm, SimConfig
     from jepa_ros.utils.config import to_dict
     try:
         device = resolve_device(cfg.device)
         configure_threads(0, device)   # one torch thread on CPU: the simulator shares the cores
+        cfg.dtype = resolve_precision(cfg.dtype, device)
         loaded = load_world_model_or_fallback(cfg.checkpoint, device, cfg.dtype,
                                               cfg.allow_fallback)
     except ConfigError as exc:

@@ -37,7 +37,7 @@ class EvalConfig:
     steps: int = 0                 # step budget per episode; 0: the task's default
     camera_size: int = 128         # rendered camera / goal images (fitted to the model size)
     device: str = 'cpu'
-    dtype: str = 'fp32'
+    dtype: str = 'auto'   # resolved with jepa_ros.models.resolve_precision before loading
     videos: int = 2                # episodes per task shown in the GIF
     allow_fallback: bool = True    # missing 'default' model -> labelled random-weight model
 

@@ -13,10 +13,10 @@ from jepa_ros.models.config import predictor_preset, PredictorConfig
 from jepa_ros.models.encoder import VJEPA2Encoder
 from jepa_ros.models.official import load_vjepa2
 from jepa_ros.models.predictor import ACPredictor, PredictorCache
-from jepa_ros.models.runtime import autocast, default_device
+from jepa_ros.models.runtime import autocast, default_device, resolve_precision
 
 __all__ = [
     'ACPredictor', 'CheckpointError', 'EncoderConfig', 'PredictorCache', 'PredictorConfig',
     'VJEPA2Encoder', 'autocast', 'default_device', 'encoder_preset', 'load_model', 'load_vjepa2',
-    'predictor_preset', 'save_model',
+    'predictor_preset', 'resolve_precision', 'save_model',
 ]

@@ -14,6 +14,37 @@ def default_device() -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
+def cpu_has_fast_bf16(cpuinfo_path='/proc/cpuinfo') -> bool:
+    """Return True when the CPU has native bf16 matrix instructions (AMX or AVX512-BF16)."""
+    try:
+        with open(cpuinfo_path) as fh:
+            flags = set()
+            for line in fh:
+                if line.startswith('flags'):
+                    flags.update(line.split(':', 1)[1].split())
+                    break
+    except OSError:
+        return False
+    return bool(flags & {'amx_bf16', 'avx512_bf16'})
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """
+    Resolve 'auto' to a precision: bf16 on CUDA and on CPUs with native bf16, else fp32.
+
+    bf16 autocast was 1.5-3x faster than fp32 on a 2-core AMX CPU for planning batches, but it is
+    emulated (slow) on CPUs without those instructions.
+    """
+    if precision != 'auto':
+        if precision not in PRECISIONS:
+            raise ValueError(f'precision must be auto or one of {", ".join(PRECISIONS)}, '
+                             f'got {precision!r}')
+        return precision
+    if torch.device(device).type == 'cuda' or cpu_has_fast_bf16():
+        return 'bf16'
+    return 'fp32'
+
+
 def autocast(device, precision='fp32'):
     """
     Return a context that runs the models in ``precision`` ('fp32', 'bf16' or 'fp16').
