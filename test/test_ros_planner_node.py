@@ -27,6 +27,7 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from ros_waits import ExecutorWaits
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
@@ -88,7 +89,7 @@ def tiny_model(tmp_path_factory):
     return write_tiny_models(tmp_path_factory.mktemp('models'))
 
 
-class Client:
+class Client(ExecutorWaits):
     """Test-side node: latest messages, message logs, publishers and service calls."""
 
     def __init__(self, name='planner_test_client'):
@@ -106,19 +107,6 @@ class Client:
 
     def last(self, topic):
         return self.log[topic][-1][1] if self.log.get(topic) else None
-
-    def spin(self, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.02)
-
-    def wait(self, predicate, timeout, what):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.02)
-            if predicate():
-                return
-        raise AssertionError(f'timed out waiting for {what}')
 
     def call_trigger(self, name, timeout=10):
         cli = self.node.create_client(Trigger, name)

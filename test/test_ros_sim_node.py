@@ -19,6 +19,7 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from ros_waits import ExecutorWaits
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -47,7 +48,7 @@ def _stop(proc):
     return proc.returncode
 
 
-class Client:
+class Client(ExecutorWaits):
     """Test-side node: latest messages per topic and command publishers."""
 
     def __init__(self):
@@ -73,19 +74,6 @@ class Client:
         def callback(msg):
             self.last[topic] = msg
         return callback
-
-    def spin(self, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.02)
-
-    def wait(self, predicate, timeout, what):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.02)
-            if predicate():
-                return
-        raise AssertionError(f'timed out waiting for {what}')
 
     def ee(self):
         p = self.last['ee_pose'].pose.position
