@@ -176,7 +176,9 @@ def sim_node_main(args=None):
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from jepa_ros.sim.model import ModelError
+    from jepa_ros.ros.spin import honor_sigint
     from jepa_ros.utils.config import ConfigError
+    honor_sigint()
     rclpy.init(args=args)
     node, code = None, 0
     try:
@@ -472,6 +474,8 @@ def run(args):
     os.environ.setdefault('MUJOCO_GL', 'egl')
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    from jepa_ros.ros.spin import honor_sigint
+    honor_sigint()   # Ctrl-C must stop the demo and its nodes even if started in the background
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(args, tasks, out)

@@ -98,5 +98,11 @@ def test_demo_ctrl_c_stops_every_child(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert not _wait_gone(tag), 'child node processes left running after Ctrl-C'
+        left = _wait_gone(tag)
+        for pid in left:   # never leave nodes behind to disturb later ROS tests
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert not left, 'child node processes left running after Ctrl-C'
     assert (tmp_path / 'demo' / 'rosbag' / 'metadata.yaml').is_file()   # bag closed cleanly

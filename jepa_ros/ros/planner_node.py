@@ -38,7 +38,7 @@ from jepa_ros.ros.planner_msgs import (diagnostics_msg, joint_position, landscap
                                        markers_msg, path_msg, pose_msg, pose_to_state,
                                        trajectory_msg, twist_msg)
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
-from jepa_ros.ros.spin import shutdown_executor
+from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError, to_dict
 from nav_msgs.msg import Path
 import numpy as np
@@ -617,6 +617,7 @@ def main(args=None):
     """Run the node until Ctrl-C; a bad parameter or model exits with status 2 and one message."""
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads
     # Our own SIGINT/SIGTERM handling keeps the context alive until the final hold is sent.
+    honor_sigint()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     node = None

@@ -30,7 +30,7 @@ from jepa_ros.ros.image_conversion import image_to_numpy
 from jepa_ros.ros.params import declare_config
 from jepa_ros.ros.planner_msgs import joint_position, pose_to_state
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
-from jepa_ros.ros.spin import shutdown_executor
+from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError, to_dict
 import numpy as np
 import rclpy
@@ -307,6 +307,7 @@ class RecorderNode(Node):
 
 def main(args=None):
     """Record until Ctrl-C, then write the current episode; bad parameters exit with status 2."""
+    honor_sigint()
     rclpy.init(args=args)
     node = None
     executor = None

@@ -25,6 +25,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.ros.image_conversion import numpy_to_image
 from jepa_ros.ros.params import declare_config
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
+from jepa_ros.ros.spin import honor_sigint
 from jepa_ros.sim import SimArm
 from jepa_ros.sim.config import SimConfig
 from jepa_ros.sim.geometry import mat_to_euler, quat_to_mat, rotation_error, rotvec_to_mat
@@ -339,6 +340,7 @@ class SimArmNode(Node):
 
 def main(args=None):
     """Run the node until Ctrl-C; a bad parameter exits with status 2 and its message."""
+    honor_sigint()
     rclpy.init(args=args)
     node = None
     code = 0
