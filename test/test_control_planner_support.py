@@ -118,12 +118,16 @@ def test_load_world_model_errors_say_what_to_fix(checkpoint, match):
         load_world_model(MPCNodeConfig(checkpoint=checkpoint), 'cpu')
 
 
-def test_default_checkpoint_explains_how_to_get_one():
-    from jepa_ros.models.checkpoint import ASSETS_DIR
-    if (ASSETS_DIR / 'default').is_dir():
-        pytest.skip('a default model is shipped')
+def test_default_checkpoint_explains_how_to_get_one(tmp_path, monkeypatch):
+    import jepa_ros.models.checkpoint as checkpoint
+    monkeypatch.setattr(checkpoint, 'ASSETS_DIR', tmp_path)   # as if nothing were shipped
     with pytest.raises(ConfigError, match='train_default.sh'):
         load_world_model(MPCNodeConfig(), 'cpu')
+
+
+def test_shipped_default_model_loads_with_its_normalisation():
+    wm, description = load_world_model(MPCNodeConfig(), 'cpu')
+    assert 'default' in description and wm.normalization is not None
 
 
 def test_checkpoint_without_predictor_is_rejected(tmp_path):
