@@ -14,8 +14,8 @@ import sys
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
-    'demo': ('jepa_ros.demo', 'run the planner node on the simulated arm over ROS 2 (reach/push '
-             'goal images), report success and timing, record an MCAP bag'),
+    'demo': ('jepa_ros.ros.demo', 'run the planner node on the simulated arm over ROS 2 '
+             '(reach/push goal images), report success and timing, record an MCAP bag'),
     'eval': ('jepa_ros.eval.cli', 'closed-loop success of the planner in the simulated arm '
              '(reach, push, pick_place) with random and untrained baselines'),
     'landscape': ('jepa_ros.planning.landscape_cli',

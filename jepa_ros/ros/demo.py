@@ -172,11 +172,11 @@ def _demo_sim_node_class():
 
 
 def sim_node_main(args=None):
-    """Run the demo's sim node until Ctrl-C (``python -m jepa_ros.demo sim-node``)."""
+    """Run the demo's sim node until Ctrl-C (``python -m jepa_ros.ros.demo sim-node``)."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
-    from jepa_ros.sim.model import ModelError
     from jepa_ros.ros.spin import honor_sigint
+    from jepa_ros.sim.model import ModelError
     from jepa_ros.utils.config import ConfigError
     honor_sigint()
     rclpy.init(args=args)
@@ -509,7 +509,7 @@ def _run(args, tasks, out):
         episodes = [(spec, goal_images(sim, spec)[-1]) for t in tasks
                     for spec in make_episodes(t, args.episodes, args.seed, sim, args.steps)]
     py = sys.executable
-    sim_cmd = [py, '-m', 'jepa_ros.demo', 'sim-node', '--ros-args',
+    sim_cmd = [py, '-m', 'jepa_ros.ros.demo', 'sim-node', '--ros-args',
                '-p', f'image_size:={int(args.image_size)}', '-p', 'camera_rate:=10.0',
                '--log-level', 'warn']
     planner_params = {
@@ -603,10 +603,10 @@ def _run(args, tasks, out):
 
 
 def _main_module(argv):
-    """``python -m jepa_ros.demo sim-node [--ros-args ...]`` runs the demo's sim node."""
+    """``python -m jepa_ros.ros.demo sim-node [--ros-args ...]`` runs the demo's sim node."""
     if len(argv) > 1 and argv[1] == 'sim-node':
         return sim_node_main(argv[:1] + argv[2:])
-    print('usage: python -m jepa_ros.demo sim-node --ros-args ... (the demo itself: jepa-ros '
+    print('usage: python -m jepa_ros.ros.demo sim-node --ros-args ... (the demo itself: jepa-ros '
           'demo)', file=sys.stderr)
     return 2
 
