@@ -173,27 +173,8 @@ def _demo_sim_node_class():
 
 def sim_node_main(args=None):
     """Run the demo's sim node until Ctrl-C (``python -m jepa_ros.ros.demo sim-node``)."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from jepa_ros.ros.spin import honor_sigint
-    from jepa_ros.sim.model import ModelError
-    from jepa_ros.utils.config import ConfigError
-    honor_sigint()
-    rclpy.init(args=args)
-    node, code = None, 0
-    try:
-        node = _demo_sim_node_class()()
-        rclpy.spin(node)
-    except (ConfigError, ModelError) as exc:
-        print(f'demo sim node: bad configuration: {exc}', file=sys.stderr)
-        code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    from jepa_ros.ros.sim_arm_node import main
+    return main(args, node_class=_demo_sim_node_class())
 
 
 # ---------------------------------------------------------------------- recording

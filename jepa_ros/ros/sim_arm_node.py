@@ -338,14 +338,18 @@ class SimArmNode(Node):
         return super().destroy_node()
 
 
-def main(args=None):
-    """Run the node until Ctrl-C; a bad parameter exits with status 2 and its message."""
+def main(args=None, node_class=None):
+    """
+    Run the node until Ctrl-C; a bad parameter exits with status 2 and its message.
+
+    ``node_class`` runs a subclass instead (the demo's sim node adds scene resets).
+    """
     honor_sigint()
     rclpy.init(args=args)
     node = None
     code = 0
     try:
-        node = SimArmNode()
+        node = (node_class or SimArmNode)()
         rclpy.spin(node)
     except (ConfigError, ModelError) as exc:
         print(f'{NODE_NAME}: bad configuration: {exc}', file=sys.stderr)
