@@ -30,6 +30,10 @@ from jepa_ros.models import predictor_preset, VJEPA2Encoder
 import torch
 import torch.nn.functional as F
 
+# The cached and full-recompute rollouts are the CPU benchmark's, so both measure the same thing.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_models import rollout_full, rollout_incremental  # noqa: E402,I100
+
 
 def sync(device):
     if torch.device(device).type == 'cuda':
@@ -48,28 +52,6 @@ def timed(fn, device, items, min_time, max_reps=20):
         elapsed = time.perf_counter() - start
         if elapsed >= min_time or reps >= max_reps:
             return items * reps / elapsed, elapsed / reps
-
-
-def rollout_incremental(pred, z0, actions, states):
-    """Imagine len(actions) steps per candidate with the key/value cache."""
-    b, horizon = actions.shape[:2]
-    cache, z, outs = pred.empty_cache(b), z0.expand(b, -1, -1), []
-    for t in range(horizon):
-        z, cache = pred.step(z, actions[:, t], states[:, t], cache)
-        z = F.layer_norm(z, (z.shape[-1],))
-        outs.append(z)
-    return torch.cat(outs, 1)
-
-
-def rollout_full(pred, z0, actions, states):
-    """Imagine the same steps re-running the predictor over the whole sequence each time."""
-    b, horizon = actions.shape[:2]
-    n = z0.shape[1]
-    seq = z0.expand(b, -1, -1)
-    for t in range(horizon):
-        nxt = pred(seq, actions[:, :t + 1], states[:, :t + 1])[:, -n:]
-        seq = torch.cat([seq, F.layer_norm(nxt, (nxt.shape[-1],))], 1)
-    return seq[:, n:]
 
 
 def parity(fixture, device):
