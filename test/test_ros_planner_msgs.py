@@ -147,3 +147,19 @@ def test_episode_buffer_writes_a_readable_episode(tmp_path):
     assert ep.num_steps == 4 and ep.metadata['source'] == 'test'
     np.testing.assert_allclose(ep.actions[:, 0], 0.01, atol=1e-6)
     np.testing.assert_allclose(ep.timestamps, [0, 0.2, 0.4, 0.6])
+
+
+def test_base_frame_pose_state_rejects_other_frames_and_nan():
+    from geometry_msgs.msg import PoseStamped
+    from jepa_ros.ros.planner_msgs import base_frame_pose_state
+    msg = PoseStamped()
+    msg.header.frame_id = 'panda_link0'
+    msg.pose.position.x, msg.pose.orientation.w = 0.4, 1.0
+    np.testing.assert_allclose(base_frame_pose_state(msg, 'panda_link0'), [0.4, 0, 0, 0, 0, 0])
+    msg.header.frame_id = 'camera'
+    with pytest.raises(ValueError, match="frame 'camera' ignored"):
+        base_frame_pose_state(msg, 'panda_link0')
+    msg.header.frame_id = ''
+    msg.pose.position.y = float('nan')
+    with pytest.raises(ValueError, match='not finite'):
+        base_frame_pose_state(msg, 'panda_link0')

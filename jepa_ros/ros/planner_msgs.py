@@ -40,6 +40,20 @@ def pose_to_state(msg, gripper: float) -> np.ndarray:
     return np.concatenate([pos, mat_to_euler(quat_to_mat(quat)), [float(gripper)]])
 
 
+def base_frame_pose_state(msg, base_frame: str) -> np.ndarray:
+    """
+    Return the 6-D pose state [x, y, z, roll, pitch, yaw] of an end-effector PoseStamped.
+
+    ValueError when it is not in ``base_frame`` (an empty frame id counts as the base frame) or
+    not finite: the nodes drop such a pose with the message rather than act on it.
+    """
+    frame = msg.header.frame_id
+    if frame not in ('', base_frame):
+        raise ValueError(f'ee_pose in frame {frame!r} ignored: it must be in the base frame '
+                         f'{base_frame!r}')
+    return pose_to_state(msg, 0.0)[:6]
+
+
 def joint_position(msg, name: str):
     """Return the position of joint ``name`` in a JointState, or None when it is absent."""
     names = list(msg.name)

@@ -34,8 +34,8 @@ from jepa_ros.control import (action_to_command, hold_command, InputWatchdog, li
 from jepa_ros.control.commands import fit_image
 from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
 from jepa_ros.ros.params import declare_config
-from jepa_ros.ros.planner_msgs import (diagnostics_msg, joint_position, landscape_image,
-                                       markers_msg, path_msg, pose_msg, pose_to_state,
+from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
+                                       landscape_image, markers_msg, path_msg, pose_msg,
                                        trajectory_msg, twist_msg)
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
 from jepa_ros.ros.spin import honor_sigint, shutdown_executor
@@ -321,19 +321,14 @@ class PlannerNode(LifecycleNode):
             self.watchdog.image_received(t)
 
     def _on_pose(self, msg):
-        frame = msg.header.frame_id
-        if frame not in ('', self.cfg.base_frame):
-            self.get_logger().warn(f'ee_pose in frame {frame!r} ignored: it must be in the base '
-                                   f'frame {self.cfg.base_frame!r}', throttle_duration_sec=5.0)
-            return
         try:
-            state = pose_to_state(msg, 0.0)
+            state6 = base_frame_pose_state(msg, self.cfg.base_frame)
         except ValueError as exc:
             self.get_logger().warn(f'ee_pose dropped: {exc}', throttle_duration_sec=5.0)
             return
         t = time.monotonic()
         with self._lock:
-            self._pose6 = state[:6]
+            self._pose6 = state6
             self.watchdog.pose_received(t)
 
     def _on_joint_states(self, msg):

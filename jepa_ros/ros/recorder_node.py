@@ -28,7 +28,7 @@ from jepa_ros.data.episode import (episode_path, EpisodeError, make_episode,
                                    next_episode_index, write_episode)
 from jepa_ros.ros.image_conversion import image_to_numpy
 from jepa_ros.ros.params import declare_config
-from jepa_ros.ros.planner_msgs import joint_position, pose_to_state
+from jepa_ros.ros.planner_msgs import base_frame_pose_state, joint_position
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
 from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError, to_dict
@@ -203,17 +203,13 @@ class RecorderNode(Node):
                                      'frame_id': msg.header.frame_id}
 
     def _on_pose(self, msg):
-        if msg.header.frame_id not in ('', self.cfg.base_frame):
-            self.get_logger().warn(f'ee_pose in frame {msg.header.frame_id!r} ignored (not '
-                                   f'{self.cfg.base_frame!r})', throttle_duration_sec=5.0)
-            return
         try:
-            state = pose_to_state(msg, 0.0)
+            state6 = base_frame_pose_state(msg, self.cfg.base_frame)
         except ValueError as exc:
             self.get_logger().warn(f'ee_pose dropped: {exc}', throttle_duration_sec=5.0)
             return
         with self._lock:
-            self._state6, self._pose_t = state[:6], time.monotonic()
+            self._state6, self._pose_t = state6, time.monotonic()
 
     def _set_gripper(self, value):
         with self._lock:
