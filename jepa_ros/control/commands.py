@@ -13,6 +13,7 @@ a motion.
 from dataclasses import dataclass
 from typing import Optional
 
+from jepa_ros.sim.geometry import wrap_angle
 import numpy as np
 from transforms3d.euler import euler2quat
 from transforms3d.quaternions import axangle2quat, qmult
@@ -37,7 +38,7 @@ def integrate_state(state, action):
     """Return the 7-D state after applying ``action`` (gripper clipped to 0..1)."""
     state = np.asarray(state, dtype=np.float64)
     nxt = state + np.asarray(action, dtype=np.float64)
-    nxt[3:6] = (nxt[3:6] + np.pi) % (2 * np.pi) - np.pi
+    nxt[3:6] = wrap_angle(nxt[3:6])
     nxt[6] = float(np.clip(nxt[6], 0.0, 1.0))
     return nxt
 

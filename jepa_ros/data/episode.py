@@ -9,13 +9,13 @@ so recordings can be read anywhere.
 
 import dataclasses
 import json
-import math
 import os
 from pathlib import Path
 import tempfile
 from typing import Any, Dict, List, Optional
 import zipfile
 
+from jepa_ros.sim.geometry import wrap_angle
 import numpy as np
 
 FORMAT_NAME = 'jepa_ros.episode'
@@ -79,11 +79,6 @@ class Episode:
         if not isinstance(self.metadata, dict):
             raise EpisodeError(f'{name}: metadata must be a dict')
         return self
-
-
-def wrap_angle(x):
-    """Wrap angles to [-pi, pi) so Euler deltas do not jump by 2 pi."""
-    return (np.asarray(x) + math.pi) % (2.0 * math.pi) - math.pi
 
 
 def actions_from_states(states: np.ndarray) -> np.ndarray:
