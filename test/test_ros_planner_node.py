@@ -256,6 +256,11 @@ def test_captured_goal_gives_limited_commands_and_rviz_topics(fake_loop):
 
 def test_watchdog_holds_within_one_period_after_camera_timeout(fake_loop):
     client, robot, _, log = fake_loop
+    # self-contained (it also runs alone, e.g. on a rerun): make sure there is a goal
+    client.wait(lambda: robot.last_image_t is not None and diagnostics(client), 90,
+                'first diagnostics')
+    answer = client.call_trigger('/planner_node/capture_goal')
+    assert answer.success, answer.message
     client.wait(lambda: not diagnostics(client)[-1][1]['hold'], 30, 'planning')
     robot.camera_on = False
     client.spin(0.15)
