@@ -56,6 +56,7 @@ def load_episodes(paths: Sequence, image_size: Optional[int] = None, min_steps: 
             continue
         if image_size:
             ep.frames = resize_frames(ep.frames, int(image_size))
+            ep.extra_frames = [resize_frames(f, int(image_size)) for f in ep.extra_frames]
         ep.metadata['path'] = str(p)
         episodes.append(ep)
     return episodes

@@ -37,7 +37,9 @@ class Episode:
     ``frames`` (T, H, W, 3) uint8 RGB, ``states`` (T, 7) float32 [x, y, z, roll, pitch, yaw,
     gripper], ``actions`` (T-1, 7) float32 (``actions[t]`` moves ``states[t]`` to
     ``states[t+1]``), ``timestamps`` (T,) float64 seconds, ``metadata`` a JSON-able dict with
-    ``camera`` and ``robot`` entries.
+    ``camera`` and ``robot`` entries. ``extra_frames`` holds the frames of further cameras
+    (same shape as ``frames``, stored as ``frames_view1``, ``frames_view2``...; their names in
+    ``metadata['views']`` after the first camera's): multi-view world models read all of them.
     """
 
     frames: np.ndarray
@@ -45,6 +47,16 @@ class Episode:
     actions: np.ndarray
     timestamps: np.ndarray
     metadata: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    extra_frames: List[np.ndarray] = dataclasses.field(default_factory=list)
+
+    @property
+    def num_views(self) -> int:
+        """Return the number of camera views (1 + extra views)."""
+        return 1 + len(self.extra_frames)
+
+    def views(self) -> List[np.ndarray]:
+        """Return every view's frames, the first camera first."""
+        return [self.frames] + list(self.extra_frames)
 
     @property
     def num_steps(self) -> int:
@@ -78,6 +90,12 @@ class Episode:
             raise EpisodeError(f'{name}: timestamps must increase strictly')
         if not isinstance(self.metadata, dict):
             raise EpisodeError(f'{name}: metadata must be a dict')
+        for i, extra in enumerate(self.extra_frames, 1):
+            if (not isinstance(extra, np.ndarray) or extra.dtype != np.uint8
+                    or extra.shape != f.shape):
+                raise EpisodeError(f'{name}: view {i} frames must be uint8 {f.shape} like the '
+                                   f'first view, got {getattr(extra, "dtype", type(extra))} '
+                                   f'{getattr(extra, "shape", None)}')
         return self
 
 
@@ -95,7 +113,7 @@ def actions_from_states(states: np.ndarray) -> np.ndarray:
 
 
 def make_episode(frames, states, timestamps=None, actions=None, metadata=None,
-                 control_dt: float = 0.1) -> Episode:
+                 control_dt: float = 0.1, extra_frames=()) -> Episode:
     """Build and validate an Episode, deriving actions and timestamps when they are not given."""
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     states = np.asarray(states, dtype=np.float32)
@@ -105,7 +123,8 @@ def make_episode(frames, states, timestamps=None, actions=None, metadata=None,
         actions = actions_from_states(states)
     ep = Episode(frames=frames, states=states, actions=np.asarray(actions, dtype=np.float32),
                  timestamps=np.asarray(timestamps, dtype=np.float64),
-                 metadata=dict(metadata or {}))
+                 metadata=dict(metadata or {}),
+                 extra_frames=[np.ascontiguousarray(f, dtype=np.uint8) for f in extra_frames])
     return ep.validate()
 
 
@@ -172,6 +191,8 @@ def write_episode(path, episode: Episode, compress: bool = True) -> Path:
     arrays = {'frames': episode.frames, 'states': episode.states.astype(np.float32),
               'actions': episode.actions.astype(np.float32),
               'timestamps': episode.timestamps.astype(np.float64), 'metadata': meta_bytes}
+    for i, extra in enumerate(episode.extra_frames, 1):
+        arrays[f'frames_view{i}'] = extra
     save = np.savez_compressed if compress else np.savez
     return atomic_write_bytes(path, lambda fh: save(fh, **arrays))
 
@@ -191,6 +212,9 @@ def read_episode(path, load_frames: bool = True) -> Episode:
                 raise EpisodeError(f'{path}: missing arrays {missing}')
             meta = json.loads(bytes(data['metadata']).decode('utf-8'))
             arrays = {k: data[k] for k in _ARRAYS if load_frames or k != 'frames'}
+            extra = []
+            while load_frames and f'frames_view{len(extra) + 1}' in data.files:
+                extra.append(data[f'frames_view{len(extra) + 1}'])
     except EpisodeError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
@@ -206,7 +230,7 @@ def read_episode(path, load_frames: bool = True) -> Episode:
     n = int(meta.get('num_steps', -1))
     if not load_frames:
         arrays['frames'] = np.zeros((n, 1, 1, 3), np.uint8)
-    ep = Episode(metadata=meta, **arrays)
+    ep = Episode(metadata=meta, extra_frames=extra, **arrays)
     ep.validate(str(path))
     if ep.num_steps != n:
         raise EpisodeError(f'{path}: metadata says {n} steps, arrays hold {ep.num_steps}')

@@ -82,10 +82,15 @@ class PredictorConfig:
     # for small models trained from scratch it starts at the copy-last-frame baseline instead of
     # far above it, where most tokens (static background) never change.
     residual: bool = False
+    # Camera views per time step. Each view's patch tokens are concatenated (view-major) and
+    # tagged with a learned view embedding; the rotary positions repeat per view. 1 is the
+    # official single-camera layout (no view embedding, so official checkpoints load unchanged).
+    num_views: int = 1
 
     def validate(self):
         """Raise ConfigError when the shape cannot be built."""
         _check_positive('PredictorConfig', img_size=self.img_size, patch_size=self.patch_size,
+                        num_views=self.num_views,
                         encoder_dim=self.encoder_dim, embed_dim=self.embed_dim, depth=self.depth,
                         num_heads=self.num_heads, mlp_ratio=self.mlp_ratio,
                         norm_eps=self.norm_eps, action_dim=self.action_dim,
@@ -106,9 +111,14 @@ class PredictorConfig:
         return self.img_size // self.patch_size
 
     @property
-    def tokens_per_frame(self):
-        """Patch tokens of one time step (N)."""
+    def tokens_per_view(self):
+        """Patch tokens of one camera view."""
         return self.grid_size ** 2
+
+    @property
+    def tokens_per_frame(self):
+        """Patch tokens of one time step over all views (N)."""
+        return self.num_views * self.grid_size ** 2
 
     @property
     def cond_tokens(self):

@@ -107,10 +107,15 @@ class ACPredictor(nn.Module):
             Block(e, config.num_heads, config.mlp_hidden_dim, qkv_bias=config.qkv_bias,
                   eps=config.norm_eps)
             for _ in range(config.depth)])
+        if config.num_views > 1:
+            # Tells the views apart (their rotary positions are the same grid).
+            self.view_embed = nn.Parameter(torch.zeros(config.num_views, e))
         self.predictor_norm = nn.LayerNorm(e, eps=config.norm_eps)
         self.predictor_proj = nn.Linear(e, config.encoder_dim)
         self._rope_cache = {}
         init_weights(self)
+        if config.num_views > 1:
+            nn.init.trunc_normal_(self.view_embed, std=0.02)
         rescale_blocks(self.predictor_blocks)
         if config.residual:
             # start as the identity on the tokens: the copy-last-frame prediction
@@ -139,8 +144,13 @@ class ACPredictor(nn.Module):
             tp, hp, wp = grid_positions(steps, g, g, device, t0=t0)
             cos_p, sin_p = rope_tables(hd, tp, hp, wp)
             n = g * g
-            cos = torch.cat([cos_c.view(steps, c, hd), cos_p.view(steps, n, hd)], 1)
-            sin = torch.cat([sin_c.view(steps, c, hd), sin_p.view(steps, n, hd)], 1)
+            v = cfg.num_views
+            if v > 1:  # every view repeats the same grid positions (view-major per step)
+                cos_p = cos_p.view(steps, 1, n, hd).expand(steps, v, n, hd)
+                sin_p = sin_p.view(steps, 1, n, hd).expand(steps, v, n, hd)
+                n = v * n
+            cos = torch.cat([cos_c.view(steps, c, hd), cos_p.reshape(steps, n, hd)], 1)
+            sin = torch.cat([sin_c.view(steps, c, hd), sin_p.reshape(steps, n, hd)], 1)
             self._rope_cache[key] = (cos.reshape(-1, hd), sin.reshape(-1, hd))
         return self._rope_cache[key]
 
@@ -163,8 +173,9 @@ class ACPredictor(nn.Module):
             raise ValueError(f'z must be [B, T*N, {cfg.encoder_dim}], got {tuple(z.shape)}')
         if z.shape[1] % n:
             raise ValueError(f'z has {z.shape[1]} tokens, not a multiple of N={n} tokens per '
-                             f'frame ({cfg.img_size} px / patch {cfg.patch_size}); the predictor '
-                             'grid must match the encoder input size')
+                             f'frame ({cfg.num_views} view(s) of {cfg.img_size} px / patch '
+                             f'{cfg.patch_size}); the predictor grid and view count must match '
+                             'the encoder input size and the number of cameras')
         t = z.shape[1] // n
         if steps is not None and t != steps:
             raise ValueError(f'z holds {t} frames of {n} tokens, expected {steps}')
@@ -203,6 +214,10 @@ class ACPredictor(nn.Module):
         if extrinsics is not None:
             parts.append(self.extrinsics_encoder(extrinsics).unsqueeze(2))
         x = self.predictor_embed(z)
+        if self.config.num_views > 1:
+            t, n = x.shape[1], self.config.tokens_per_view
+            x = (x.view(x.shape[0], t, self.config.num_views, n, -1)
+                 + self.view_embed.to(x.dtype)[:, None, :]).flatten(2, 3)
         parts.append(x.expand(b, *x.shape[1:]))
         x = torch.cat([p.to(x.dtype) for p in parts], dim=2)
         return x.flatten(1, 2)
