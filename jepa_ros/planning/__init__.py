@@ -11,7 +11,8 @@ import importlib
 
 _EXPORTS = {
     'PlannerConfig': 'config',
-    'energy': 'energies', 'layer_norm_tokens': 'energies',
+    'energy': 'energies', 'layer_norm_tokens': 'energies', 'sequence_energy': 'energies',
+    'token_weights': 'energies',
     'roll_state': 'geometry', 'roll_states': 'geometry',
     'energy_landscape': 'landscape', 'Landscape': 'landscape', 'save_landscape_png': 'landscape',
     'CEMPlanner': 'planner', 'GoalSequence': 'planner', 'make_planner': 'planner',

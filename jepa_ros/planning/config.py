@@ -16,6 +16,8 @@ from typing import Optional, Tuple
 from jepa_ros.utils.config import ConfigError, require_finite
 
 ENERGIES = ('l1', 'l2', 'cosine')
+ENERGY_WEIGHTINGS = ('none', 'changed')
+ENERGY_HORIZONS = ('last', 'all')
 AXIS_NAMES = ('dx', 'dy', 'dz', 'drx', 'dry', 'drz', 'dgripper')
 METHODS = ('cem', 'mppi')
 
@@ -53,6 +55,13 @@ class PlannerConfig:
     warm_start_std: float = 0.25
     stop_energy: Optional[float] = None
     mppi_temperature: float = 0.1
+    # -- energy levers (defaults: the official energy, last step, plain mean over tokens)
+    # 'changed': weight each token by how much the goal differs from the current frame there
+    # (mean 1, mixed with a uniform floor), so noise on static background counts less.
+    energy_weighting: str = 'none'
+    energy_weight_floor: float = 0.2
+    # 'all': a candidate's energy is the mean over its H imagined steps (rewards arriving early).
+    energy_horizon: str = 'last'
     # -- safety on every output
     max_translation: float = 0.05
     max_rotation: float = 0.2
@@ -74,6 +83,16 @@ class PlannerConfig:
         if self.energy not in ENERGIES:
             raise ConfigError(f'PlannerConfig.energy must be one of {ENERGIES}, '
                               f'got {self.energy!r}')
+        if self.energy_weighting not in ENERGY_WEIGHTINGS:
+            raise ConfigError(f'PlannerConfig.energy_weighting must be one of '
+                              f'{ENERGY_WEIGHTINGS}, got {self.energy_weighting!r}')
+        require_finite('PlannerConfig.energy_weight_floor', self.energy_weight_floor)
+        if not 0.0 <= self.energy_weight_floor <= 1.0:
+            raise ConfigError(f'PlannerConfig.energy_weight_floor must be in [0, 1] (1: plain '
+                              f'mean over tokens), got {self.energy_weight_floor}')
+        if self.energy_horizon not in ENERGY_HORIZONS:
+            raise ConfigError(f'PlannerConfig.energy_horizon must be one of {ENERGY_HORIZONS}, '
+                              f'got {self.energy_horizon!r}')
         for name in ('horizon', 'samples', 'iterations'):
             if getattr(self, name) < 1:
                 raise ConfigError(f'PlannerConfig.{name} must be >= 1, got {getattr(self, name)}')

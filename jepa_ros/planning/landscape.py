@@ -6,15 +6,17 @@ Energy landscape around a chosen action (why is the minimum not where I expect i
 Evaluates the world model's energy over a grid of two action axes (e.g. dx, dy) of one step of a
 plan, the other axes and steps held at the plan's values, and draws it as a heat map with the
 chosen action and the grid minimum marked. The grid deliberately ignores the safety limits: it
-shows what the model believes, not what the robot would be allowed to do.
+shows what the model believes, not what the robot would be allowed to do. Pass the planner's
+``config`` so the map shows the energy the planner minimises (token weighting, horizon).
 """
 
 import dataclasses
 from typing import Optional, Tuple
 
-from jepa_ros.planning.config import AXIS_NAMES
-from jepa_ros.planning.energies import energy as energy_fn
+from jepa_ros.planning.config import AXIS_NAMES, PlannerConfig
+from jepa_ros.planning.energies import candidate_energy, planning_weights
 from jepa_ros.planning.geometry import roll_states
+from jepa_ros.planning.world_model import run_rollout
 import numpy as np
 import torch
 
@@ -46,14 +48,24 @@ class Landscape:
 @torch.no_grad()
 def energy_landscape(world_model, image, state, goal, actions, axes=(0, 1), span: float = 0.05,
                      resolution: int = 21, kind: str = 'l1', step: int = 0, history=None,
-                     batch: int = 256) -> Landscape:
+                     batch: int = 256, weighting: str = 'none', weight_floor: float = 0.2,
+                     energy_horizon: str = 'last',
+                     config: Optional[PlannerConfig] = None) -> Landscape:
     """
     Return the energy over a ``resolution`` x ``resolution`` grid around ``actions[step]``.
 
     ``image``/``goal``: uint8 images or pre-encoded float tokens; ``actions``: the chosen plan
     (H, 7) or a single action (7,); ``axes``: two indices into the 7-D action; ``span``: half
-    width of the grid on both axes, in the axes' units.
+    width of the grid on both axes, in the axes' units. ``kind``, ``weighting``,
+    ``weight_floor`` and ``energy_horizon`` mean what PlannerConfig's ``energy``,
+    ``energy_weighting``, ``energy_weight_floor`` and ``energy_horizon`` mean; a ``config``
+    replaces all four with its own values.
     """
+    if config is not None:
+        kind, weighting = config.energy, config.energy_weighting
+        weight_floor, energy_horizon = config.energy_weight_floor, config.energy_horizon
+    if energy_horizon not in ('last', 'all'):
+        raise ValueError(f"energy_horizon must be 'last' or 'all', got {energy_horizon!r}")
     if len(axes) != 2 or axes[0] == axes[1] or not all(0 <= a < 7 for a in axes):
         raise ValueError(f'axes must be two different indices in 0..6 '
                          f'({", ".join(AXIS_NAMES)}), got {axes}')
@@ -75,12 +87,14 @@ def energy_landscape(world_model, image, state, goal, actions, axes=(0, 1), span
     grid[:, step, ax] = torch.as_tensor(gx.reshape(-1), dtype=torch.float32, device=device)
     grid[:, step, ay] = torch.as_tensor(gy.reshape(-1), dtype=torch.float32, device=device)
     grid = torch.cat([plan.unsqueeze(0), grid], dim=0)  # row 0: the chosen plan itself
+    weights = planning_weights(weighting, z, z_goal, weight_floor)
     ctx = world_model.start(z, s, history)
     out = []
     for i in range(0, grid.shape[0], batch):
         a = grid[i:i + batch]
         states = roll_states(s, a)[:, :-1]
-        out.append(energy_fn(world_model.rollout(ctx, a, states), z_goal, kind).cpu())
+        pred = run_rollout(world_model, ctx, a, states, return_all=energy_horizon == 'all')
+        out.append(candidate_energy(pred, z_goal, kind, weights).cpu())
     e = torch.cat(out).numpy().astype(np.float64)
     chosen_e, e = float(e[0]), e[1:].reshape(resolution, resolution)
     masked = np.where(np.isfinite(e), e, np.inf)

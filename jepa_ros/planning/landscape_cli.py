@@ -62,7 +62,7 @@ def run(args) -> int:
           f'final energy {plan.final_energy:.5f}; {plan.ms:.0f} ms')
     axes = tuple(AXIS_NAMES.index(a) for a in args.axes)
     ls = energy_landscape(wm, image, args.state, goal, plan.actions, axes=axes, span=args.span,
-                          resolution=args.resolution, kind=cfg.energy)
+                          resolution=args.resolution, config=cfg)
     save_landscape_png(ls, args.out)
     print(f'wrote {args.out}: chosen {ls.chosen} E={ls.chosen_energy:.5f}; grid minimum '
           f'{ls.minimum} E={ls.minimum_energy:.5f}')

@@ -9,6 +9,8 @@ once per replanning step and the predictor runs incrementally (O(H) instead of O
 previous plan, shifted by one step, warm-starts the next call (receding horizon); sampling uses
 a seeded torch.Generator so a planner built with the same seed repeats itself; every returned
 action goes through the safety limits, and non-finite predictions never reach the robot.
+Optional energy levers (``energy_weighting``, ``energy_horizon``; off by default) change what is
+minimised, and then apply alike to candidates, the returned plan and the current frame.
 """
 
 import dataclasses
@@ -16,9 +18,10 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from jepa_ros.planning.config import PlannerConfig
-from jepa_ros.planning.energies import energy as energy_fn
+from jepa_ros.planning.energies import candidate_energy, planning_weights
 from jepa_ros.planning.geometry import roll_states
 from jepa_ros.planning.safety import apply_limits, hold_actions, integrate_path
+from jepa_ros.planning.world_model import run_rollout
 import numpy as np
 import torch
 
@@ -148,20 +151,23 @@ class _Planner:
         if isinstance(goal, GoalSequence):
             seq = goal
             z_goal = seq.tokens(self)
-            cur = float(energy_fn(z, z_goal, cfg.energy)[0])
+            w = self._weights(z, z_goal)
+            cur = float(self._energy(z, z_goal, w)[0])
             if seq.update(cur, cfg.subgoal_threshold, cfg.subgoal_max_steps):
                 self._prev_mean = None  # the previous plan aimed at the old sub-goal
                 z_goal = seq.tokens(self)
-                cur = float(energy_fn(z, z_goal, cfg.energy)[0])
+                w = self._weights(z, z_goal)
+                cur = float(self._energy(z, z_goal, w)[0])
             seq.steps += 1
             goal_index = seq.index
         else:
             z_goal = self._goal_tokens(goal)
-            cur = float(energy_fn(z, z_goal, cfg.energy)[0])
+            w = self._weights(z, z_goal)
+            cur = float(self._energy(z, z_goal, w)[0])
         s_t = torch.as_tensor(s_np, dtype=torch.float32, device=self.device)
         ctx = self.world_model.start(z, s_t, history)
-        result = self._optimise(ctx, s_t, z_goal)
-        plan = self._finish(result, ctx, s_np, s_t, z_goal, t0)
+        result = self._optimise(ctx, s_t, z_goal, w)
+        plan = self._finish(result, ctx, s_np, s_t, z_goal, t0, w)
         plan.current_energy = cur
         plan.goal_index = goal_index
         plan.goal_reached = bool(seq.reached) if seq is not None else False
@@ -170,6 +176,20 @@ class _Planner:
         return plan
 
     # -- helpers
+    def _weights(self, z, z_goal) -> Optional[torch.Tensor]:
+        """Token weights for this replanning step (None: the official plain mean)."""
+        cfg = self.config
+        return planning_weights(cfg.energy_weighting, z, z_goal, cfg.energy_weight_floor)
+
+    def _energy(self, pred, z_goal, weights) -> torch.Tensor:
+        """Energy per candidate: final tokens [S, N, D] or every step [S, H, N, D]."""
+        return candidate_energy(pred, z_goal, self.config.energy, weights)
+
+    def _rollout(self, ctx, actions, states) -> torch.Tensor:
+        """Predict what the energy needs: the last step, or every step for horizon 'all'."""
+        return run_rollout(self.world_model, ctx, actions, states,
+                           return_all=self.config.energy_horizon == 'all')
+
     def _goal_tokens(self, goal) -> torch.Tensor:
         """Encode a goal image once while the same image keeps coming (content-keyed)."""
         if not isinstance(goal, np.ndarray):
@@ -225,7 +245,7 @@ class _Planner:
             std[:, 3:6] = 0.0
         return mean, std
 
-    def _optimise(self, ctx, s_t, z_goal):
+    def _optimise(self, ctx, s_t, z_goal, weights=None):
         cfg = self.config
         wm = self.world_model
         prof = getattr(wm, 'profiler', None)
@@ -237,9 +257,9 @@ class _Planner:
             with _section(prof, 'sampling', self.device):
                 actions = self._sample(mean, std)
                 states = roll_states(s_t, actions)[:, :-1]
-            pred = wm.rollout(ctx, actions, states)
+            pred = self._rollout(ctx, actions, states)
             with _section(prof, 'energy', self.device):
-                e = energy_fn(pred, z_goal, cfg.energy)
+                e = self._energy(pred, z_goal, weights)
                 finite = torch.isfinite(e)
                 n_finite = int(finite.sum())
                 dropped += cfg.samples - n_finite
@@ -261,7 +281,7 @@ class _Planner:
         return {'mean': mean, 'energies': best, 'elite': elite_e, 'dropped': dropped,
                 'iterations': iters, 'best_action': best_a}
 
-    def _finish(self, r, ctx, s_np, s_t, z_goal, t0) -> Plan:
+    def _finish(self, r, ctx, s_np, s_t, z_goal, t0, weights=None) -> Plan:
         cfg = self.config
         if 'failed' in r:
             plan = self._hold(s_np, t0, r['failed'])
@@ -282,7 +302,7 @@ class _Planner:
             except ValueError as exc:
                 reason = f'{label}: {exc}'
                 continue
-            fe = self._evaluate(ctx, s_t, safe, z_goal)
+            fe = self._evaluate(ctx, s_t, safe, z_goal, weights)
             if np.isfinite(fe):
                 if label != 'mean':
                     reason = 'ok (the CEM mean had non-finite energy; returned the best sample)'
@@ -300,11 +320,11 @@ class _Planner:
         return plan
 
     @torch.no_grad()
-    def _evaluate(self, ctx, s_t, actions_np, z_goal) -> float:
+    def _evaluate(self, ctx, s_t, actions_np, z_goal, weights=None) -> float:
         a = torch.as_tensor(actions_np, dtype=torch.float32, device=self.device)[None]
         states = roll_states(s_t, a)[:, :-1]
-        pred = self.world_model.rollout(ctx, a, states)
-        return float(energy_fn(pred, z_goal, self.config.energy)[0])
+        pred = self._rollout(ctx, a, states)
+        return float(self._energy(pred, z_goal, weights)[0])
 
     def _hold(self, s_np, t0, reason) -> Plan:
         self._prev_mean = None

@@ -57,13 +57,18 @@ class LinearToyWorldModel(WorldModel):
         """Return the current latent (the toy needs nothing else)."""
         return {'z': z}
 
-    def rollout(self, context, actions, states):
-        """Return the latent of the state reached after the last action."""
+    def rollout(self, context, actions, states, return_all: bool = False):
+        """Return the latent after the last action ([S, N, D]) or after each ([S, H, N, D])."""
         with self.profiler.section('predictor'):
             self.rollouts += 1
-            final = roll_state(states[:, -1], actions[:, -1])
-            z = self.latent(final)
+            if return_all:  # state after action t: states[:, t] moved by actions[:, t]
+                S, H = actions.shape[0], actions.shape[1]
+                after = roll_state(states.reshape(S * H, 7), actions.reshape(S * H, 7))
+                z = self.latent(after).view(S, H, self.tokens, self.dim)
+            else:
+                z = self.latent(roll_state(states[:, -1], actions[:, -1]))
             if self.nan_if is not None:
                 mask = self.nan_if(actions).to(self.device)
-                z = torch.where(mask[:, None, None], torch.full_like(z, float('nan')), z)
+                mask = mask.view(-1, *([1] * (z.dim() - 1)))
+                z = torch.where(mask, torch.full_like(z, float('nan')), z)
             return z

@@ -6,10 +6,12 @@ World models the planners can drive, and the adapter over the V-JEPA 2 encoder +
 A planner needs three things from a world model: ``encode`` (images to layer-normed tokens),
 ``start`` (what can be computed once per replanning step: the current frame and, optionally, a
 history of real past frames in the predictor's cache) and ``rollout`` (final-step tokens for a
-batch of candidate action sequences, all candidates in one batch).
+batch of candidate action sequences, all candidates in one batch; every step's tokens with
+``return_all=True``, for ``PlannerConfig.energy_horizon='all'``).
 """
 
 import copy
+import inspect
 from typing import Any, Optional
 
 from jepa_ros.models.predictor import ACPredictor
@@ -30,11 +32,14 @@ class WorldModel:
     ``encode(images) -> [B, N, D]`` layer-normed tokens; ``start(z, state, history) -> context``;
     ``rollout(context, actions [S, H, 7], states [S, H, 7]) -> [S, N, D]`` predicted tokens after
     the last action (layer-normed, float32). ``states[:, t]`` is the end-effector state before
-    action t, rolled forward by the planner.
+    action t, rolled forward by the planner. ``rollout(..., return_all=True)`` returns the tokens
+    after every action, [S, H, N, D]; only ``PlannerConfig.energy_horizon='all'`` asks for it, so
+    a world model without it still works with the default energy.
     """
 
     device = torch.device('cpu')
     profiler = Profiler()
+    num_views = 1  # camera images per observation (see VJEPA2WorldModel.encode)
 
     def encode(self, images) -> torch.Tensor:
         """Return layer-normed tokens [B, N, D] for images."""
@@ -44,9 +49,27 @@ class WorldModel:
         """Return the context reused by every rollout of one replanning step."""
         raise NotImplementedError
 
-    def rollout(self, context, actions: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
-        """Return predicted final tokens [S, N, D] for candidate actions [S, H, 7]."""
+    def rollout(self, context, actions: torch.Tensor, states: torch.Tensor,
+                return_all: bool = False) -> torch.Tensor:
+        """Return final tokens [S, N, D] (every step: [S, H, N, D]) for actions [S, H, 7]."""
         raise NotImplementedError
+
+
+def run_rollout(world_model, context, actions, states, return_all: bool = False) -> torch.Tensor:
+    """
+    Call ``world_model.rollout``, passing ``return_all`` only when it is set.
+
+    World models written before ``return_all`` existed keep working with the default energy;
+    asking one of them for every step is an error that says what to add.
+    """
+    if not return_all:
+        return world_model.rollout(context, actions, states)
+    params = inspect.signature(world_model.rollout).parameters
+    if 'return_all' not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise ValueError(f"energy_horizon='all' needs every imagined step, but "
+                         f'{type(world_model).__name__}.rollout has no return_all argument; '
+                         f"add rollout(..., return_all=False) or use energy_horizon='last'")
+    return world_model.rollout(context, actions, states, return_all=True)
 
 
 def images_to_tensor(images, device, image_size: Optional[int] = None) -> torch.Tensor:
@@ -81,6 +104,33 @@ def images_to_tensor(images, device, image_size: Optional[int] = None) -> torch.
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
     return (x - mean) / std
+
+
+def views_to_batch(images, num_views: int):
+    """
+    Return a multi-view observation as one image batch [B * V, H, W, 3], views innermost.
+
+    Accepts a list/tuple of V images (each (H, W, 3), or (B, H, W, 3) for a batch), a uint8 array
+    (V, H, W, 3) or (B, V, H, W, 3); raises ValueError saying how many views were expected.
+    """
+    if isinstance(images, (list, tuple)):
+        if len(images) != num_views:
+            raise ValueError(f'the model expects {num_views} camera views per observation, got '
+                             f'{len(images)} images')
+        arrays = [np.asarray(i) if not torch.is_tensor(i) else i for i in images]
+        if torch.is_tensor(arrays[0]):
+            images = torch.stack(arrays, dim=-4)
+        else:
+            images = np.stack(arrays, axis=-4)
+    shape = tuple(images.shape)
+    if len(shape) == 4:
+        shape = (1,) + shape
+        images = images[None]
+    if len(shape) != 5 or shape[1] != num_views or shape[-1] != 3:
+        raise ValueError(f'the model expects {num_views} camera views per observation: pass a '
+                         f'list of {num_views} (H, W, 3) images or a ({num_views}, H, W, 3) '
+                         f'array; got shape {shape}')
+    return images.reshape((shape[0] * num_views,) + shape[2:])
 
 
 class VJEPA2WorldModel(WorldModel):
@@ -192,14 +242,31 @@ class VJEPA2WorldModel(WorldModel):
             return x
         return (x - self.normalization[f'{kind}_mean']) / self.normalization[f'{kind}_std']
 
+    @property
+    def num_views(self) -> int:
+        """Camera views per observation the predictor expects (1: a single image)."""
+        return int(getattr(self.predictor.config, 'num_views', 1))
+
     @torch.no_grad()
     def encode(self, images) -> torch.Tensor:
-        """Return layer-normed float32 tokens [B, N, D] for uint8 images (see images_to_tensor)."""
+        """
+        Return layer-normed float32 tokens [B, N, D] for uint8 images (see images_to_tensor).
+
+        With ``num_views`` V > 1 an observation is V images: a list of V arrays, a [V, H, W, 3]
+        array or a [B, V, H, W, 3] batch; each view is encoded alone and the tokens are
+        concatenated view by view (N = V * patches).
+        """
+        v = self.num_views
+        if v > 1:
+            images = views_to_batch(images, v)
         with self.profiler.section('encode', self.device):
             x = images_to_tensor(images, self.device, self.image_size)
             with self._autocast():
                 z = self.encoder.encode_image(x)
-            return layer_norm_tokens(z.float())
+            z = layer_norm_tokens(z.float())
+            if v > 1:
+                z = z.reshape(z.shape[0] // v, v * z.shape[1], z.shape[2])
+            return z
 
     @torch.no_grad()
     def start(self, z, state, history=None):
@@ -229,8 +296,13 @@ class VJEPA2WorldModel(WorldModel):
         return ctx
 
     @torch.no_grad()
-    def rollout(self, context, actions, states):
-        """Return layer-normed float32 tokens [S, N, D] after the last of ``actions``."""
+    def rollout(self, context, actions, states, return_all: bool = False):
+        """
+        Return layer-normed float32 tokens [S, N, D] after the last of ``actions``.
+
+        ``return_all``: the tokens after every action, [S, H, N, D] (the CUDA-graph path then
+        runs eagerly: its captured graphs keep only the last step).
+        """
         S = actions.shape[0]
         step = self.chunk_size if self.chunk_size > 0 else S
         out = None
@@ -240,12 +312,12 @@ class VJEPA2WorldModel(WorldModel):
             s = self._norm(states.to(self.device, torch.float32), 'state')
             if not self.incremental:
                 run = self._rollout_full
-            elif self.cuda_graphs and context['cache'] is None:
+            elif self.cuda_graphs and context['cache'] is None and not return_all:
                 run = self._rollout_graph
             else:
                 run = self._rollout_incremental
             for i in range(0, S, step):
-                z = run(pred, context, a[i:i + step], s[i:i + step])
+                z = run(pred, context, a[i:i + step], s[i:i + step], return_all)
                 if step >= S:
                     return z
                 if out is None:  # filled chunk by chunk while each is still in cache
@@ -253,7 +325,7 @@ class VJEPA2WorldModel(WorldModel):
                 out[i:i + step] = z
         return out
 
-    def _rollout_incremental(self, pred, ctx, a, s):
+    def _rollout_incremental(self, pred, ctx, a, s, return_all=False):
         B, H = a.shape[0], a.shape[1]
         # Room for the whole rollout up front: each step appends its keys/values in place.
         if ctx['cache'] is not None:
@@ -261,12 +333,15 @@ class VJEPA2WorldModel(WorldModel):
         else:
             cache = pred.empty_cache(B, max_steps=H)
         z = ctx['z'].expand(B, -1, -1)
+        steps = []
         for t in range(H):
             out, cache = pred.step(z, a[:, t], s[:, t], cache)
             z = layer_norm_tokens(out.float())
-        return z
+            if return_all:  # the default keeps only the last step alive
+                steps.append(z)
+        return torch.stack(steps, dim=1) if return_all else z
 
-    def _rollout_graph(self, pred, ctx, a, s):
+    def _rollout_graph(self, pred, ctx, a, s, return_all=False):
         """Replay a captured CUDA graph of the incremental rollout for this batch shape."""
         key = (tuple(a.shape), tuple(ctx['z'].shape))
         entry = self._graphs.get(key)
@@ -290,7 +365,7 @@ class VJEPA2WorldModel(WorldModel):
         graph.replay()
         return static['out'].clone()
 
-    def _rollout_full(self, pred, ctx, a, s):
+    def _rollout_full(self, pred, ctx, a, s, return_all=False):
         B, N = a.shape[0], ctx['z'].shape[1]
         if ctx['history'] is not None:
             hz, ha, hs = (h.expand(B, *h.shape[1:]) for h in ctx['history'])
@@ -305,4 +380,5 @@ class VJEPA2WorldModel(WorldModel):
             out = pred(torch.cat(frames, 1), torch.cat(acts, 1), torch.cat(sts, 1))
             z = layer_norm_tokens(out[:, -N:].float())
             frames.append(z)
-        return z
+        # frames already holds every step (the full rollout feeds them all back in)
+        return torch.stack(frames[-a.shape[1]:], dim=1) if return_all else z
