@@ -16,6 +16,8 @@ from jepa_ros.sim.config import SimConfig
 from jepa_ros.sim.geometry import euler_to_mat, mat_to_euler, mat_to_quat, quat_to_mat
 from jepa_ros.sim.geometry import rotation_error, wrap_angle
 from jepa_ros.sim.model import load_model, ModelError, ModelParts
+from jepa_ros.sim.variation import apply_variation, draw_variation, SceneTargets
+from jepa_ros.sim.variation import SceneVariation, variation_rng
 import mujoco
 import numpy as np
 
@@ -78,6 +80,9 @@ class SimArm:
         self._jacp = np.zeros((3, self.model.nv))
         self._jacr = np.zeros((3, self.model.nv))
         self.last_step_info = {}
+        self._scene_targets = SceneTargets(self.model, self.parts.cube_body)
+        self._variation = None
+        self._rng = np.random.default_rng()   # appearance draws of seedless resets
         self.reset(seed=0, render=False)
 
     # ------------------------------------------------------------------ frames
@@ -132,13 +137,20 @@ class SimArm:
             cube_pos=cube_pos, cube_quat=cube_quat, time=float(d.time))
 
     # ------------------------------------------------------------------ set-up
-    def reset(self, seed=None, cube_pos=None, ee_pos=None, render=True):
+    def reset(self, seed=None, cube_pos=None, ee_pos=None, render=True, keep_variation=False):
         """
         Put the arm at home (or ``ee_pos``), the gripper open and the cube on the table.
 
         With ``cube_pos=None`` the cube's x, y and yaw are drawn from ``seed``, so a seed gives
-        the same scene every time.
+        the same scene every time. Unless ``config.variation`` is 'none' or ``keep_variation``
+        is set, a new scene appearance is drawn too: from ``seed`` (the same seed gives the same
+        appearance, on a stream of its own so the cube lands where it would without variation),
+        or from the sim's own generator when ``seed`` is None.
         """
+        if self.config.variation != 'none' and not keep_variation:
+            vrng = self._rng if seed is None else variation_rng(seed)
+            self._set_variation(draw_variation(self.config.variation, vrng, self.model.nlight,
+                                               self.model.ncam))
         rng = np.random.default_rng(seed)
         mujoco.mj_resetData(self.model, self.data)
         self._gripper = 0.0
@@ -157,6 +169,23 @@ class SimArm:
         self.data.time = 0.0
         self.last_step_info = {}
         return self.observe(render)
+
+    @property
+    def variation(self) -> Optional[SceneVariation]:
+        """Scene appearance in use (None: the nominal scene)."""
+        return self._variation
+
+    def set_variation(self, variation: Optional[SceneVariation]):
+        """Show ``variation`` (None: the nominal scene) until the next drawing reset."""
+        self._set_variation(variation)
+        m, d = self.model, self.data
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        mujoco.mj_camlight(m, d)   # camera / light poses for rendering and camera_pose()
+
+    def _set_variation(self, variation):
+        apply_variation(self.model, self._scene_targets, variation)
+        self._variation = variation
 
     def set_joint_positions(self, q, gripper=None):
         """Teleport the arm to joint positions ``q`` (clipped to the limits), at rest."""
@@ -421,7 +450,11 @@ class SimArm:
         return float(f), float(f), size / 2.0, size / 2.0
 
     def camera_pose(self, camera=None):
-        """Return (position, rotation matrix) of a camera in the base frame (MuJoCo: looks -z)."""
+        """
+        Return (position, rotation matrix) of a camera in the base frame (MuJoCo: looks -z).
+
+        The pose includes the camera jitter of the current variation.
+        """
         cam = self._camera_id(camera)
         return self._world_to_base(self.data.cam_xpos[cam], self.data.cam_xmat[cam].reshape(3, 3))
 

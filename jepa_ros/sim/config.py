@@ -11,6 +11,9 @@ PANDA_ARM_JOINTS = tuple(f'panda_joint{i}' for i in range(1, 8))
 PANDA_FINGER_JOINTS = ('panda_finger_joint1', 'panda_finger_joint2')
 # Gripper pointing straight down above the table centre, elbow up (EE at about (0.45, 0, 0.30)).
 PANDA_HOME_QPOS = (0.0, -0.2925, 0.0, -2.3837, 0.0, 0.5211, 0.0)
+# Scene appearance regimes (see jepa_ros/sim/variation.py): the nominal scene, randomised play
+# data, and a held-out colour family / lighting range for testing robustness.
+VARIATION_REGIMES = ('none', 'train', 'unseen')
 
 
 @dataclass
@@ -46,6 +49,7 @@ class SimConfig:
     finger_joints: Tuple[str, ...] = PANDA_FINGER_JOINTS
     cube_body: str = 'cube'                  # '' when the model has no cube
     side_camera: str = 'side'                # '' when the model has no second camera
+    variation: str = 'none'                  # scene appearance per reset: none, train, unseen
 
     def validate(self):
         """Raise ConfigError naming the first bad field."""
@@ -79,3 +83,6 @@ class SimConfig:
         for name in ('camera', 'base_body', 'ee_site'):
             if not getattr(self, name):
                 raise ConfigError(f'SimConfig.{name} must not be empty')
+        if self.variation not in VARIATION_REGIMES:
+            raise ConfigError(f'SimConfig.variation must be one of {", ".join(VARIATION_REGIMES)};'
+                              f' got {self.variation!r}')
