@@ -28,6 +28,11 @@ class CollectConfig:
     render_size: int = 128
     save_size: int = 64
     camera: str = ''
+    # Further cameras recorded every step as extra views (e.g. ['side'] for a two-view model).
+    extra_cameras: Tuple[str, ...] = ()
+    # Scene appearance per episode (SimConfig.variation): 'none', 'train' (random colours,
+    # lighting, camera jitter) or 'unseen' (a held-out colour/lighting family, for testing).
+    variation: str = 'none'
     near_cube_prob: float = 0.7
     min_speed: float = 0.012
     max_speed: float = 0.045
@@ -134,15 +139,19 @@ def collect_episode(sim, cfg: CollectConfig, seed: int):
     policy = PlayPolicy(cfg, (low, high), rng)
     cam = cfg.camera or None
     frames, states, times, cube = [], [], [], []
+    extra = [[] for _ in cfg.extra_cameras]
     for t in range(cfg.steps):
         img = obs.image if cam is None else sim.render(camera=cam)
         frames.append(img)
+        for views, name in zip(extra, cfg.extra_cameras):
+            views.append(sim.render(camera=name))
         states.append(np.asarray(obs.state, np.float64))
         times.append(float(obs.time))
         cube.append(np.asarray(obs.cube_pos, float))
         if t < cfg.steps - 1:
             obs = sim.step(policy(obs))
     frames = resize_frames(np.stack(frames), cfg.save_size)
+    extra = [resize_frames(np.stack(v), cfg.save_size) for v in extra]
     times = np.asarray(times)
     if np.any(np.diff(times) <= 0):
         times = np.arange(cfg.steps) * sim.config.control_dt
@@ -158,7 +167,12 @@ def collect_episode(sim, cfg: CollectConfig, seed: int):
                   'workspace_low': low.tolist(), 'workspace_high': high.tolist(),
                   'state': 'x y z roll pitch yaw gripper', 'action': 'state delta'},
         'cube_start': cube_start, 'cube_moved_m': float(np.linalg.norm(cube[-1] - cube[0]))}
-    return make_episode(frames, np.stack(states), timestamps=times, metadata=meta)
+    if sim.variation is not None:
+        meta['scene_variation'] = sim.variation.to_dict()
+    if cfg.extra_cameras:
+        meta['views'] = [cam or sim.config.camera] + list(cfg.extra_cameras)
+    return make_episode(frames, np.stack(states), timestamps=times, metadata=meta,
+                        extra_frames=extra)
 
 
 def collect(cfg: CollectConfig, progress: bool = True):
@@ -169,7 +183,7 @@ def collect(cfg: CollectConfig, progress: bool = True):
     from jepa_ros.sim import SimArm, SimConfig
     cfg.validate()
     start = next_episode_index(cfg.out) if cfg.append else 0
-    sim = SimArm(SimConfig(image_size=cfg.render_size))
+    sim = SimArm(SimConfig(image_size=cfg.render_size, variation=cfg.variation))
     moved, steps = [], []
     t0 = time.perf_counter()
     bar = range(cfg.episodes)

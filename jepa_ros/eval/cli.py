@@ -49,6 +49,12 @@ def add_arguments(parser):
     parser.add_argument('--no-fallback', action='store_true',
                         help='fail instead of using a random-weight model when "default" is '
                              'missing')
+    parser.add_argument('--cameras', default='',
+                        help="comma list of the scene's cameras, one per model view (default: "
+                             'the names stored with the model, else the default camera)')
+    parser.add_argument('--variation', default='none', choices=('none', 'train', 'unseen'),
+                        help='scene appearance per episode: none (nominal), train (the '
+                             'randomised play-data family) or unseen (a held-out family)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     from jepa_ros.eval.runner import CPU_PLANNER_DEFAULTS
     add_config_arguments(parser, PlannerConfig, skip=('seed', 'profile'),
@@ -69,7 +75,8 @@ def config_from_args(args):
     cfg = EvalConfig(tasks=tasks, episodes=args.episodes, seed=args.seed,
                      checkpoint=args.checkpoint, out=args.out, baselines=baselines,
                      steps=args.steps, camera_size=args.camera_size, device=args.device,
-                     dtype=args.dtype, videos=args.videos, allow_fallback=not args.no_fallback)
+                     dtype=args.dtype, videos=args.videos, allow_fallback=not args.no_fallback,
+                     cameras=_csv(args.cameras), variation=args.variation)
     from jepa_ros.sim.config import SimConfig
     sim = SimConfig()   # plan inside the simulator's workspace box (it clamps to it anyway)
     base = from_dict(PlannerConfig, dict(CPU_PLANNER_DEFAULTS, seed=args.seed,
@@ -123,11 +130,15 @@ def run(args) -> int:
         return 2
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    sim_cfg = SimConfig(image_size=cfg.camera_size)
+    sim_cfg = SimConfig(image_size=cfg.camera_size, variation=cfg.variation)
     print(f'model: {loaded.description}; planner {planner_cfg.method} {planner_cfg.samples} '
           f'samples x {planner_cfg.iterations} iterations, horizon {planner_cfg.horizon}')
-    with SimArm(sim_cfg) as sim:
-        results = run_eval(cfg, planner_cfg, loaded, sim, progress=not args.quiet)
+    try:
+        with SimArm(sim_cfg) as sim:
+            results = run_eval(cfg, planner_cfg, loaded, sim, progress=not args.quiet)
+    except ConfigError as exc:
+        print(f'jepa-ros eval: {exc}', file=sys.stderr)
+        return 2
     results['config'] = {'eval': to_dict(cfg), 'planner': to_dict(planner_cfg),
                          'sim': to_dict(sim_cfg), 'device': device,
                          'torch_threads': _torch_threads(), 'cpu_count': os.cpu_count()}

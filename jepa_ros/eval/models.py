@@ -32,6 +32,7 @@ class LoadedModel:
     description: str
     trained: bool
     checkpoint: str
+    cameras: tuple = ()   # camera names of the model's views (from its checkpoint), if known
 
 
 def random_world_model(preset: str = FALLBACK_PRESET, image_size: int = FALLBACK_IMAGE_SIZE,
@@ -92,20 +93,30 @@ def load_world_model_or_fallback(checkpoint: str = DEFAULT_MODEL, device: str = 
                            trained=False, checkpoint='')
     cfg = MPCNodeConfig(checkpoint=checkpoint, device=device, dtype=dtype)
     wm, what = load_world_model(cfg, device)
-    trained = not _marked_untrained(checkpoint)
+    extra = _checkpoint_extra(checkpoint)
+    trained = not extra.get('untrained')
     if not trained:
         what += ' (RANDOM WEIGHTS: saved untrained)'
-    return LoadedModel(wm, model_image_size(wm), what, trained=trained, checkpoint=checkpoint)
+    cameras = tuple(extra.get('cameras') or ())
+    if len(cameras) != getattr(wm, 'num_views', 1):
+        cameras = ()
+    return LoadedModel(wm, model_image_size(wm), what, trained=trained, checkpoint=checkpoint,
+                       cameras=cameras)
 
 
-def _marked_untrained(checkpoint) -> bool:
-    """Return True for a jepa_ros checkpoint whose extra says ``untrained`` (save_random_model)."""
+def _checkpoint_extra(checkpoint) -> dict:
+    """Return the ``extra`` dict of a jepa_ros checkpoint ({} for other kinds)."""
     from jepa_ros.models.checkpoint import CONFIG, resolve_model_dir
     try:
         meta = json.loads((resolve_model_dir(checkpoint) / CONFIG).read_text())
     except (OSError, ValueError):
-        return False
-    return bool((meta.get('extra') or {}).get('untrained'))
+        return {}
+    return meta.get('extra') or {}
+
+
+def _marked_untrained(checkpoint) -> bool:
+    """Return True for a jepa_ros checkpoint whose extra says ``untrained`` (save_random_model)."""
+    return bool(_checkpoint_extra(checkpoint).get('untrained'))
 
 
 def save_random_model(directory, seed: int = 0, preset: Optional[str] = None,

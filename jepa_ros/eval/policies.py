@@ -78,7 +78,7 @@ class PlannerPolicy:
         from jepa_ros.planning import GoalSequence
         self.planner.reset()
         self.plans = []
-        fitted = [fit_image(g, self.image_size) for g in goal_images]
+        fitted = [fit_views(g, self.image_size) for g in goal_images]
         if len(fitted) == 1:
             self._goal = self.world_model.encode(fitted[0])
         else:
@@ -89,9 +89,17 @@ class PlannerPolicy:
 
     def act(self, obs) -> np.ndarray:
         """Plan from the current frame and state; return the (limited) first action."""
-        plan = self.planner.plan(fit_image(obs.image, self.image_size), obs.state, self._goal)
+        plan = self.planner.plan(fit_views(obs.image, self.image_size), obs.state, self._goal)
         self.plans.append(plan)
         return plan.first_action
+
+
+def fit_views(image: np.ndarray, size: int) -> np.ndarray:
+    """Fit an (H, W, 3) image, or each image of a (V, H, W, 3) multi-view stack, to ``size``."""
+    image = np.asarray(image)
+    if image.ndim == 4:
+        return np.stack([fit_image(v, size) for v in image])
+    return fit_image(image, size)
 
 
 def _above(p, z):

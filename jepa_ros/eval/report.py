@@ -104,6 +104,8 @@ def episode_frames(rec: dict) -> List[np.ndarray]:
     for k, frame in enumerate(rec['frames']):
         g = goals[min(len(goals) - 1, active[min(k, len(active) - 1)])]
         d = rec['distances_m'][min(k, len(rec['distances_m']) - 1)]
+        if g.ndim == 4:   # a multi-view goal: its views side by side, as the frames
+            g = np.concatenate(list(g), axis=1)
         left = _label(g, f'goal ({rec["task"]})')
         right = _label(frame, f't={k} d={100 * d:.1f}cm')
         out.append(np.concatenate([left, right], axis=1))

@@ -12,8 +12,8 @@ import dataclasses
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
-from jepa_ros.eval.tasks import goal_images, make_episodes, reset_to_start, task_distance
-from jepa_ros.eval.tasks import TASKS
+from jepa_ros.eval.tasks import goal_images, make_episodes, render_views, reset_to_start
+from jepa_ros.eval.tasks import task_distance, TASKS
 from jepa_ros.utils.config import ConfigError
 import numpy as np
 
@@ -40,6 +40,8 @@ class EvalConfig:
     dtype: str = 'auto'   # resolved with jepa_ros.models.resolve_precision before loading
     videos: int = 2                # episodes per task shown in the GIF
     allow_fallback: bool = True    # missing 'default' model -> labelled random-weight model
+    cameras: Tuple[str, ...] = ()  # the model's views; () -> from its checkpoint, else default
+    variation: str = 'none'        # scene appearance per episode (SimConfig.variation)
 
     def validate(self):
         """Raise ConfigError naming the first bad field."""
@@ -66,32 +68,43 @@ class EvalConfig:
     def __post_init__(self):
         self.tasks = tuple(self.tasks)
         self.baselines = tuple(self.baselines)
+        self.cameras = tuple(self.cameras)
         self.validate()
 
 
 def run_episode(sim, spec, policy, goals: List[np.ndarray], keep_frames: bool = False,
-                clock: Callable[[], float] = time.perf_counter) -> dict:
+                clock: Callable[[], float] = time.perf_counter, cameras=()) -> dict:
     """
     Run one closed-loop episode; return its record (distances in metres, times in ms).
 
     ``frames`` (camera images after each step, first one the start) is filled only with
     ``keep_frames``. ``step_ms`` is policy + simulator step + render: one loop iteration.
+    With several ``cameras`` the policy sees ``obs.image`` as a (V, H, W, 3) stack of their
+    images (frames show them side by side); one non-default camera replaces the image.
     """
-    obs = reset_to_start(sim, spec)
+    def views(o):
+        if not cameras or tuple(cameras) == (sim.config.camera,):
+            return o      # the observation already holds the default camera's image
+        return dataclasses.replace(o, image=render_views(sim, cameras))
+
+    def frame(o):
+        return o.image if o.image.ndim == 3 else np.concatenate(list(o.image), axis=1)
+
+    obs = views(reset_to_start(sim, spec))
     policy.begin(spec, goals)
     distances = [task_distance(spec, obs)]
-    frames = [obs.image] if keep_frames else []
+    frames = [frame(obs)] if keep_frames else []
     step_ms, success, steps = [], distances[0] <= spec.threshold, 0
     while not success and steps < spec.steps:
         t0 = clock()
         action = policy.act(obs)
-        obs = sim.step(action)
+        obs = views(sim.step(action))
         step_ms.append(1e3 * (clock() - t0))
         steps += 1
         distances.append(task_distance(spec, obs))
         success = distances[-1] <= spec.threshold
         if keep_frames:
-            frames.append(obs.image)
+            frames.append(frame(obs))
     plans = getattr(policy, 'plans', [])
     plan_ms = [p.ms for p in plans]
     return {
@@ -166,6 +179,7 @@ def run_eval(cfg: EvalConfig, planner_cfg, loaded, sim, progress: bool = True,
     under ``_video``); everything else in the result is JSON-ready.
     """
     from tqdm import tqdm
+    cameras = resolve_cameras(cfg, loaded, sim)
     policies = build_policies(cfg, planner_cfg, loaded, log)
     specs = {t: make_episodes(t, cfg.episodes, cfg.seed, sim, cfg.steps) for t in cfg.tasks}
     bar = tqdm(total=sum(len(s) for s in specs.values()) * len(policies), disable=not progress,
@@ -175,10 +189,11 @@ def run_eval(cfg: EvalConfig, planner_cfg, loaded, sim, progress: bool = True,
         for task, task_specs in specs.items():
             per_method = {name: [] for name in policies}
             for spec in task_specs:
-                goals = goal_images(sim, spec, cfg.camera_size)
+                goals = goal_images(sim, spec, cfg.camera_size, cameras)
                 for name, policy in policies.items():
                     keep = name == 'planner' and spec.index < cfg.videos
-                    rec = run_episode(sim, spec, policy, goals, keep_frames=keep)
+                    rec = run_episode(sim, spec, policy, goals, keep_frames=keep,
+                                      cameras=cameras)
                     if keep:
                         videos.append(rec)
                     per_method[name].append(rec)
@@ -199,10 +214,35 @@ def run_eval(cfg: EvalConfig, planner_cfg, loaded, sim, progress: bool = True,
         'plan_ms_mean': overall.get('plan_ms_mean'), 'plan_ms_p95': overall.get('plan_ms_p95'),
         'loop_hz': overall.get('loop_hz'),
         'model': {'description': loaded.description, 'trained': loaded.trained,
-                  'checkpoint': loaded.checkpoint, 'image_size': loaded.image_size},
+                  'checkpoint': loaded.checkpoint, 'image_size': loaded.image_size,
+                  'cameras': list(cameras)},
         'methods': list(policies), 'tasks': tasks,
         'wall_time_s': time.monotonic() - t_start, '_video': videos,
     }
+
+
+def resolve_cameras(cfg: EvalConfig, loaded, sim) -> Tuple[str, ...]:
+    """
+    Return the cameras whose images the model sees, one per view; ConfigError when they don't fit.
+
+    ``cfg.cameras`` wins, then the names stored with the model; a single-view model without names
+    uses the simulator's default camera.
+    """
+    views = int(getattr(loaded.world_model, 'num_views', 1))
+    cameras = tuple(cfg.cameras) or tuple(getattr(loaded, 'cameras', ()) or ())
+    if not cameras:
+        if views > 1:
+            raise ConfigError(f'the model expects {views} camera views but names none; pass '
+                              f'--cameras with {views} of: {", ".join(sim.camera_names)}')
+        return ()
+    if len(cameras) != views:
+        raise ConfigError(f'the model expects {views} camera view(s), --cameras gives '
+                          f'{len(cameras)}: {", ".join(cameras)}')
+    unknown = [c for c in cameras if c not in sim.camera_names]
+    if unknown:
+        raise ConfigError(f'unknown camera(s) {", ".join(unknown)}; the scene has: '
+                          f'{", ".join(sim.camera_names)}')
+    return cameras
 
 
 def _jsonable(rec: dict) -> dict:

@@ -164,6 +164,11 @@ def _cube_quat(yaw):
     return mat_to_quat(euler_to_mat([0.0, 0.0, float(yaw)]))
 
 
+def scene_seed(spec: 'EpisodeSpec'):
+    """Return the reset seed of an episode: its own scene appearance when the sim varies it."""
+    return [int(spec.seed), _TASK_SALT[spec.task], int(spec.index)]
+
+
 def place_scene(sim, seed, ee, cube, yaw, gripper):
     """Teleport the arm (gripper down, ``gripper`` closure) and the cube; no physics after."""
     sim.reset(seed=seed, cube_pos=np.array([0.9, 0.5, CUBE_HALF]), render=False)
@@ -173,23 +178,32 @@ def place_scene(sim, seed, ee, cube, yaw, gripper):
 
 def reset_to_start(sim, spec: EpisodeSpec, render: bool = True):
     """Put the scene in the episode's start configuration; return the observation."""
-    place_scene(sim, spec.seed, spec.start_ee, spec.start_cube, spec.cube_yaw, spec.start_gripper)
+    place_scene(sim, scene_seed(spec), spec.start_ee, spec.start_cube, spec.cube_yaw,
+                spec.start_gripper)
     return sim.observe(render)
 
 
-def goal_images(sim, spec: EpisodeSpec, size=None) -> List[np.ndarray]:
+def goal_images(sim, spec: EpisodeSpec, size=None, cameras=()) -> List[np.ndarray]:
     """
     Render the goal image(s) of an episode, then reset the scene to the start.
 
     The scene is put in each goal configuration (arm pose, gripper, cube; nothing else
-    changes) and rendered with the default camera at ``size`` (default: the sim's size).
+    changes) and rendered with the default camera at ``size`` (default: the sim's size). With
+    several ``cameras`` each goal is a (V, H, W, 3) stack of their images (a multi-view goal).
     """
     images = []
     for ee, cube, grip in zip(spec.goal_ee, spec.goal_cube, spec.goal_gripper):
-        place_scene(sim, spec.seed, ee, cube, spec.cube_yaw, grip)
-        images.append(sim.render(size=size))
+        place_scene(sim, scene_seed(spec), ee, cube, spec.cube_yaw, grip)
+        images.append(render_views(sim, cameras, size))
     reset_to_start(sim, spec, render=False)
     return images
+
+
+def render_views(sim, cameras=(), size=None) -> np.ndarray:
+    """Return the default camera's image, or a (V, H, W, 3) stack for several ``cameras``."""
+    if len(cameras) <= 1:
+        return sim.render(size=size, camera=cameras[0] if cameras else None)
+    return np.stack([sim.render(size=size, camera=c) for c in cameras])
 
 
 def task_distance(spec: EpisodeSpec, obs) -> float:

@@ -39,6 +39,7 @@ class EvalConfig:
     iterations: int = 4
     topk: int = 12
     gripper_threshold: float = 0.1
+    energy_weighting: str = 'none'   # PlannerConfig.energy_weighting of the recovery planner
     seed: int = 0
     device: str = 'cpu'
     threads: int = 0
@@ -94,11 +95,27 @@ def evaluate(cfg: EvalConfig, log=print):
     if not episodes:
         raise ValueError(f'no episode in {source} has {hmax + 1} steps')
     n_tok = predictor.config.tokens_per_frame
+    views = predictor.config.num_views
+    short = [ep for ep in episodes if ep.num_views < views]
+    if short:
+        raise ValueError(f'the model reads {views} camera views but {len(short)} episode(s) in '
+                         f'{source} hold fewer; evaluate on data recorded with the same '
+                         'cameras (jepa-ros collect --extra-cameras ...)')
+    from jepa_ros.training.train_ac import episode_cameras
+    wanted = list(extra.get('cameras') or [])
+    pick = list(range(views))
+    if len(wanted) == views and all(c in episode_cameras(episodes[0]) for c in wanted):
+        pick = [episode_cameras(episodes[0]).index(c) for c in wanted]   # by camera name
+
+    def frames_of(ep):
+        all_views = ep.views()
+        return [all_views[i] for i in pick]
     errs = {k: [] for k in cfg.horizons}
     base = {k: [] for k in cfg.horizons}
     with torch.no_grad():
         for ep in episodes:
-            z = encode_episode_frames(encoder, ep.frames, cfg.device).float()
+            z = torch.cat([encode_episode_frames(encoder, f, cfg.device).float()
+                           for f in frames_of(ep)], dim=1)
             starts = np.arange(0, ep.num_steps - hmax, cfg.start_stride)
             if len(starts) == 0:
                 continue
@@ -131,6 +148,7 @@ def evaluate(cfg: EvalConfig, log=print):
                               image_size=size)
         planner = CEMPlanner(wm, PlannerConfig(horizon=1, samples=cfg.samples,
                                                iterations=cfg.iterations, topk=cfg.topk,
+                                               energy_weighting=cfg.energy_weighting,
                                                seed=cfg.seed))
         rng = np.random.default_rng(cfg.seed)
         pairs = [(e, t) for e, ep in enumerate(episodes) for t in range(ep.num_steps - 1)]
@@ -140,7 +158,10 @@ def evaluate(cfg: EvalConfig, log=print):
             e, t = pairs[i]
             ep = episodes[e]
             planner.reset()
-            plan = planner.plan(ep.frames[t], ep.states[t], ep.frames[t + 1])
+            vs = frames_of(ep)
+            obs = np.stack([f[t] for f in vs]) if views > 1 else vs[0][t]
+            goal = np.stack([f[t + 1] for f in vs]) if views > 1 else vs[0][t + 1]
+            plan = planner.plan(obs, ep.states[t], goal)
             planned.append(np.asarray(plan.first_action, float))
             true.append(np.asarray(ep.actions[t], float))
             ms.append(plan.ms)

@@ -31,6 +31,10 @@ class PretrainConfig:
     image_size: int = 64
     clip_len: int = 4
     frame_stride: int = 1
+    # 'video': clips of consecutive frames (V-JEPA's temporal objective); 'image': every clip is
+    # one frame repeated, so nothing moves and only spatial masking remains (the single-frame
+    # objective the first probe saw collapse; kept as a baseline to compare against).
+    objective: str = 'video'
     batch_size: int = 24
     steps: int = 1000
     lr: float = 5e-4
@@ -76,6 +80,9 @@ class PretrainConfig:
             raise ConfigError('PretrainConfig needs 0 < ema_start <= ema_end <= 1')
         if self.dtype not in ('fp32', 'bf16'):
             raise ConfigError("PretrainConfig.dtype must be 'fp32' or 'bf16'")
+        if self.objective not in ('video', 'image'):
+            raise ConfigError("PretrainConfig.objective must be 'video' or 'image', got "
+                              f'{self.objective!r}')
 
     def mask_config(self):
         """Return the MaskConfig these settings describe."""
@@ -218,7 +225,11 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
         for g in opt.param_groups:
             g['lr'] = lr
         batch = data.sample(sampler, cfg.batch_size)
-        video = frames_to_video(batch['frames'], ctx.device)
+        frames = batch['frames']
+        if cfg.objective == 'image':   # one random frame of each clip, held still
+            pick = sampler.integers(0, frames.shape[1], size=len(frames))
+            frames = np.repeat(frames[np.arange(len(frames)), pick][:, None], frames.shape[1], 1)
+        video = frames_to_video(frames, ctx.device)
         cidx, tidx = sample_batch_masks(cfg.batch_size, grid, mcfg, mask_gen)
         cidx, tidx = cidx.to(ctx.device), tidx.to(ctx.device)
         with torch.no_grad(), autocast(ctx.device, cfg.dtype):

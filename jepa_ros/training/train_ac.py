@@ -15,7 +15,7 @@ the loss relative to the copy-last-frame baseline. DDP via ``torchrun``; resumab
 import dataclasses
 from pathlib import Path
 import sys
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
 NAME = 'train-ac'
 HELP = 'Train the action-conditioned predictor (V-JEPA 2-AC objective) on a frozen encoder.'
@@ -32,6 +32,11 @@ class TrainACConfig:
     pred_depth: int = 0
     pred_dim: int = 0
     residual: bool = True  # predict token changes (start at the copy baseline): PredictorConfig
+    # Camera views per step: 0 uses every view the episodes hold (see Episode.extra_frames),
+    # 1 only the first camera; a multi-view model tags each view's tokens (num_views).
+    views: int = 0
+    # Or pick views by camera name (as recorded in the episodes' metadata), e.g. ['side'].
+    cameras: Tuple[str, ...] = ()
     image_size: int = 64
     clip_len: int = 3
     frame_stride: int = 1
@@ -49,6 +54,8 @@ class TrainACConfig:
     eval_every: int = 250
     log_every: int = 50
     checkpoint_every: int = 250
+    snapshot_every: int = 0   # >0: also keep OUT/snapshots/step_N (a model folder) for curves
+    stop_at: int = 0          # >0: end this run at that step (the schedule still spans `steps`)
     seed: int = 0
     device: str = 'auto'
     dtype: str = 'fp32'
@@ -72,6 +79,8 @@ class TrainACConfig:
             raise ConfigError('TrainACConfig.val_fraction must be in [0, 1)')
         if self.dtype not in ('fp32', 'bf16'):
             raise ConfigError("TrainACConfig.dtype must be 'fp32' or 'bf16'")
+        if self.views < 0:
+            raise ConfigError('TrainACConfig.views must be >= 0 (0: every view in the data)')
 
 
 def add_arguments(parser):
@@ -82,11 +91,11 @@ def add_arguments(parser):
     return parser
 
 
-def build_predictor(cfg: TrainACConfig, encoder):
+def build_predictor(cfg: TrainACConfig, encoder, num_views: int = 1):
     """Return a fresh ACPredictor sized for ``encoder`` tokens at ``cfg.image_size``."""
     from jepa_ros.models import ACPredictor, predictor_preset
     over = {'img_size': cfg.image_size, 'patch_size': encoder.config.patch_size,
-            'residual': cfg.residual}
+            'residual': cfg.residual, 'num_views': int(num_views)}
     if cfg.pred_depth > 0:
         over['depth'] = cfg.pred_depth
     if cfg.pred_dim > 0:
@@ -95,21 +104,78 @@ def build_predictor(cfg: TrainACConfig, encoder):
                                         encoder_dim=encoder.config.embed_dim, **over))
 
 
-def prepare_features(cfg: TrainACConfig, paths, encoder, device, log=print):
-    """Load episodes at ``cfg.image_size``, encode every frame, return (episodes, tokens)."""
+def episode_cameras(episode) -> List[str]:
+    """Return the camera name of every view of an episode (first camera first)."""
+    meta = episode.metadata or {}
+    if meta.get('views'):
+        return list(meta['views'])
+    names = [(meta.get('camera') or {}).get('name') or 'camera']
+    return names + [f'view{i}' for i in range(1, episode.num_views)]
+
+
+def view_indices(cfg: TrainACConfig, episodes) -> List[int]:
+    """Return which views of the episodes to train on; ValueError when they lack them."""
+    if cfg.cameras:
+        out = []
+        for name in cfg.cameras:
+            missing = [i for i, ep in enumerate(episodes) if name not in episode_cameras(ep)]
+            if missing:
+                raise ValueError(f'camera {name!r} is not recorded in {len(missing)} episode(s) '
+                                 f'of {cfg.data} (they hold '
+                                 f'{", ".join(episode_cameras(episodes[missing[0]]))})')
+            idx = {episode_cameras(ep).index(name) for ep in episodes}
+            if len(idx) > 1:
+                raise ValueError(f'camera {name!r} is not the same view in every episode')
+            out.append(idx.pop())
+        return out
+    return list(range(data_views(cfg, episodes)))
+
+
+def data_views(cfg: TrainACConfig, episodes) -> int:
+    """Return how many views to train on; raise ValueError when the episodes lack them."""
+    have = min(ep.num_views for ep in episodes)
+    want = cfg.views or have
+    if want > have:
+        raise ValueError(f'TrainACConfig.views={cfg.views} but some episodes in {cfg.data} hold '
+                         f'only {have} camera view(s); record more with `jepa-ros collect '
+                         '--extra-cameras side` or use --views 1')
+    if len({ep.num_views for ep in episodes}) > 1 and not cfg.views:
+        raise ValueError(f'episodes in {cfg.data} hold different numbers of views; pass '
+                         '--views N to use the first N of each')
+    return want
+
+
+def prepare_features(cfg: TrainACConfig, paths, encoder, device, log=print, views=None):
+    """
+    Load episodes at ``cfg.image_size``, encode every frame; return (episodes, tokens, views).
+
+    ``views`` (indices into each episode's views) defaults to ``view_indices(cfg, episodes)``.
+
+    With V views, each view is encoded alone and the tokens are concatenated view by view
+    ([T, V * N, D]), the layout the multi-view predictor and world model use.
+    """
     import time
+    import torch
     from jepa_ros.data import load_episodes
     from jepa_ros.training.features import encode_episode_frames
     t0 = time.perf_counter()
     span = (cfg.clip_len - 1) * cfg.frame_stride + 1
     episodes = load_episodes(paths, cfg.image_size, min_steps=span)
+    if not episodes:
+        return episodes, [], views or [0]
+    if views is None:
+        views = view_indices(cfg, episodes)
     tokens = []
     for ep in episodes:
-        tokens.append(encode_episode_frames(encoder, ep.frames, device))
+        frames = ep.views()
+        tokens.append(torch.cat([encode_episode_frames(encoder, frames[i], device)
+                                 for i in views], dim=1))
         ep.frames = ep.frames[:0]    # frames are no longer needed; keep RAM for tokens
+        ep.extra_frames = []
     n = sum(len(t) for t in tokens)
-    log(f'encoded {n} frames of {len(episodes)} episodes in {time.perf_counter() - t0:.1f} s')
-    return episodes, tokens
+    log(f'encoded {n} frames x {len(views)} view(s) of {len(episodes)} episodes in '
+        f'{time.perf_counter() - t0:.1f} s')
+    return episodes, tokens, views
 
 
 def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
@@ -145,21 +211,22 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
         paths = paths[:cfg.max_episodes]
     train_paths, val_paths = split_episodes(paths, cfg.val_fraction, seed=cfg.seed)
     encoder = load_encoder(cfg.encoder, cfg.image_size, ctx.device)
-    episodes, tokens = prepare_features(cfg, train_paths, encoder, ctx.device,
-                                        log if ctx.is_main else (lambda *_: None))
+    episodes, tokens, views = prepare_features(cfg, train_paths, encoder, ctx.device,
+                                               log if ctx.is_main else (lambda *_: None))
     if not episodes:
         raise ValueError(f'no usable training episode in {cfg.data}')
     data = FeatureClips(episodes, tokens, cfg.clip_len, cfg.frame_stride)
     val = None
     if val_paths and ctx.is_main:
-        v_eps, v_tok = prepare_features(cfg, val_paths, encoder, ctx.device, lambda *_: None)
+        v_eps, v_tok, _ = prepare_features(cfg, val_paths, encoder, ctx.device,
+                                           lambda *_: None, views=views)
         if v_eps:
             val = FeatureClips(v_eps, v_tok, cfg.clip_len, cfg.frame_stride)
     norm = compute_normalization(np.concatenate([e.states for e in episodes]),
                                  np.concatenate([e.actions for e in episodes]))
     n_tok = tokens[0].shape[1]
     torch.manual_seed(cfg.seed)
-    predictor = build_predictor(cfg, encoder).to(ctx.device)
+    predictor = build_predictor(cfg, encoder, len(views)).to(ctx.device)
     if predictor.config.tokens_per_frame != n_tok:
         raise ValueError(f'predictor expects {predictor.config.tokens_per_frame} tokens per '
                          f'frame, the encoder gives {n_tok}; check image_size / patch_size')
@@ -202,9 +269,12 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
     val_idx = val.fixed(cfg.val_clips, cfg.seed) if val is not None else None
     meter = RateMeter()
     end = cfg.steps if stop_after is None else min(cfg.steps, step + int(stop_after))
+    if cfg.stop_at > 0:
+        end = min(end, cfg.stop_at)
     extra = {'kind': 'jepa_ros.ac', 'normalization': norm, 'image_size': cfg.image_size,
              'clip_len': cfg.clip_len, 'frame_stride': cfg.frame_stride,
              'encoder_source': cfg.encoder,
+             'cameras': [episode_cameras(episodes[0])[i] for i in views],
              'train_ac': to_dict(cfg), 'val_episodes': [str(p) for p in val_paths]}
     if ctx.is_main:
         log(f'train-ac: {len(episodes)} train / {len(val_paths)} val episodes, {len(data)} '
@@ -277,6 +347,11 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
                 log(f'step {step}/{cfg.steps} {msg}')
         if step % cfg.checkpoint_every == 0 or step == end:
             save()
+        if ctx.is_main and cfg.snapshot_every > 0 and step % cfg.snapshot_every == 0:
+            snap = dict(extra, snapshot_step=step)
+            save_model(out / 'snapshots' / f'step_{step:06d}', encoder, predictor.eval(),
+                       extra=snap)
+            predictor.train()
     if progress is not None:
         progress.close()
     summary = dict(last)
