@@ -9,6 +9,9 @@ Remap the camera, pose and joint-state topics to your drivers and choose how com
   ros2 launch jepa_ros planner.launch.py image_topic:=/camera/color/image_raw \
       pose_topic:=/franka/ee_pose command_mode:=twist \
       twist_topic:=/servo_node/delta_twist_cmds checkpoint:=/path/to/vitg-384.pt device:=cuda
+
+A model trained on several cameras takes one topic per view, in its camera order:
+image_topics:='/cam_front/image_raw /cam_side/image_raw' (spaces or commas between names).
 """
 
 from launch import LaunchDescription
@@ -25,6 +28,8 @@ ARGUMENTS = {
     'command_mode': ('twist', 'twist, pose or joint_trajectory'),
     'use_sim_time': ('false', 'use /clock'),
     'image_topic': ('camera/image_raw', 'sensor_msgs/Image from your camera'),
+    'image_topics': ('', 'multi-camera models: one image topic per view, in the model camera '
+                         'order (overrides params_file; empty: image_topic alone)'),
     'pose_topic': ('ee_pose', 'geometry_msgs/PoseStamped of the end effector'),
     'joint_states_topic': ('joint_states', 'sensor_msgs/JointState (gripper)'),
     'twist_topic': ('delta_twist_cmds', 'geometry_msgs/TwistStamped out (MoveIt Servo)'),
@@ -49,6 +54,7 @@ def generate_launch_description():
                 'checkpoint': LaunchConfiguration('checkpoint'),
                 'device': LaunchConfiguration('device'),
                 'command_mode': LaunchConfiguration('command_mode'),
+                'image_topics': LaunchConfiguration('image_topics'),
                 'use_sim_time': LaunchConfiguration('use_sim_time'),
             },
         ],

@@ -4,6 +4,11 @@
 Launch the embedded simulated Panda, the planner and (optionally) RViz.
 
   ros2 launch jepa_ros sim_demo.launch.py goal_image:=/path/to/goal.png rviz:=true
+
+With a model trained on the front and side cameras:
+
+  ros2 launch jepa_ros sim_demo.launch.py checkpoint:=/path/to/two_view_model \
+      extra_cameras:=side image_topics:='camera/image_raw camera_side/image_raw'
 """
 
 from launch import LaunchDescription
@@ -25,6 +30,10 @@ def generate_launch_description():
         DeclareLaunchArgument('goal_image', default_value='',
                               description='goal image file (or call ~/capture_goal)'),
         DeclareLaunchArgument('use_sim_time', default_value='false', description='use /clock'),
+        DeclareLaunchArgument('extra_cameras', default_value='',
+                              description='more sim cameras, e.g. side (camera_side/image_raw)'),
+        DeclareLaunchArgument('image_topics', default_value='',
+                              description='planner image topic per model view (multi-camera)'),
     ]
     sim = Node(
         package='jepa_ros',
@@ -32,7 +41,8 @@ def generate_launch_description():
         name='sim_arm_node',
         output='screen',
         parameters=[PathJoinSubstitution([share, 'config', 'sim_arm.yaml']),
-                    {'use_sim_time': LaunchConfiguration('use_sim_time')}],
+                    {'use_sim_time': LaunchConfiguration('use_sim_time'),
+                     'extra_cameras': LaunchConfiguration('extra_cameras')}],
     )
     planner = Node(
         package='jepa_ros',
@@ -45,6 +55,7 @@ def generate_launch_description():
                 'checkpoint': LaunchConfiguration('checkpoint'),
                 'device': LaunchConfiguration('device'),
                 'goal_image_path': LaunchConfiguration('goal_image'),
+                'image_topics': LaunchConfiguration('image_topics'),
                 'use_sim_time': LaunchConfiguration('use_sim_time'),
             },
         ],

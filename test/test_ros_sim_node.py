@@ -204,8 +204,12 @@ def test_twist_trajectory_and_gripper(sim_node):
     client.wait(lambda: client.joints()[7] < width - 0.03, 10, 'gripper closing')
 
 
-def test_bad_parameter_stops_at_start_up(tmp_path):
-    proc, log = _start(tmp_path, 'image_size:=3')
+@pytest.mark.parametrize('param, message', [
+    ('image_size:=3', 'SimConfig.image_size'),
+    ('extra_cameras:=[top]', "the scene has no camera 'top'; its cameras: front, side"),
+])
+def test_bad_parameter_stops_at_start_up(tmp_path, param, message):
+    proc, log = _start(tmp_path, param)
     assert proc.wait(timeout=30) == 2
     text = Path(log).read_text()
-    assert 'SimConfig.image_size' in text and 'Traceback' not in text
+    assert message in text and 'Traceback' not in text, text

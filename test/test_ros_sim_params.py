@@ -75,3 +75,14 @@ def test_bad_parameter_names_the_field(context, name, value, message):
                 declare_config(node, SimConfig)
     finally:
         node.destroy_node()
+
+
+def test_extra_cameras_parameter(context):
+    node = _node(context, {'extra_cameras': ['side']})
+    try:
+        assert declare_config(node, SimArmNodeConfig).extra_cameras == ('side',)
+    finally:
+        node.destroy_node()
+    for bad, message in ((['side', 'side'], 'twice'), (['my camera'], 'topic name')):
+        with pytest.raises(ConfigError, match=message):
+            from_dict(SimArmNodeConfig, {'extra_cameras': bad})

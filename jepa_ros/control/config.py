@@ -10,6 +10,7 @@ from jepa_ros.utils.config import ConfigError, require_finite
 COMMAND_MODES = ('twist', 'pose', 'joint_trajectory')
 RESIZE_MODES = ('crop', 'stretch')
 PANDA_ARM_JOINTS = tuple(f'panda_joint{i}' for i in range(1, 8))
+DEFAULT_IMAGE_TOPIC = 'camera/image_raw'
 
 
 @dataclass
@@ -33,6 +34,9 @@ class MPCNodeConfig:
     pose_timeout_s: float = 0.5
     hold_log_period_s: float = 2.0       # throttle of the "holding still because ..." log
     image_resize: str = 'crop'           # crop: centre square then resize; stretch: resize only
+    # -- cameras: one topic per view of a multi-view model (empty: camera/image_raw alone)
+    image_topics: Tuple[str, ...] = ()
+    image_sync_slop: float = 0.05        # s: stamps of one observation's views must agree
     autostart: bool = True
     # -- goals
     goal_image_path: str = ''
@@ -86,6 +90,14 @@ class MPCNodeConfig:
             require_finite(name, value)
             if value <= 0:
                 raise ConfigError(f'{name} must be > 0, got {value}')
+        require_finite('image_sync_slop', self.image_sync_slop)
+        if self.image_sync_slop < 0:
+            raise ConfigError(f'image_sync_slop must be >= 0, got {self.image_sync_slop}')
+        if any(not t for t in self.image_topics):
+            raise ConfigError(f'image_topics must not contain empty names, got '
+                              f'{list(self.image_topics)}')
+        if len(set(self.image_topics)) != len(self.image_topics):
+            raise ConfigError(f'image_topics names a topic twice: {list(self.image_topics)}')
         require_finite('gripper_open_position', self.gripper_open_position)
         require_finite('gripper_closed_position', self.gripper_closed_position)
         if self.gripper_open_position == self.gripper_closed_position:
@@ -98,6 +110,11 @@ class MPCNodeConfig:
         if not self.base_frame:
             raise ConfigError('base_frame must not be empty')
         return self
+
+    @property
+    def camera_topics(self) -> Tuple[str, ...]:
+        """Image topics in view order: ``image_topics``, or ``camera/image_raw`` alone."""
+        return tuple(self.image_topics) or (DEFAULT_IMAGE_TOPIC,)
 
     @property
     def period_s(self):

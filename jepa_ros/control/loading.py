@@ -10,6 +10,7 @@ caller can set OMP variables first.
 """
 
 import importlib
+import json
 import os
 from pathlib import Path
 
@@ -132,6 +133,27 @@ def load_world_model(cfg, device: str):
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f'checkpoint {ckpt!r} is unusable: {exc}') from exc
+
+
+def model_cameras(cfg, world_model=None) -> tuple:
+    """
+    Return the camera names of the model's views, in view order, or () when unknown.
+
+    From the world model's ``cameras`` attribute if it has one, else from a jepa_ros
+    checkpoint's config.json ``extra['cameras']`` (written by multi-camera training).
+    """
+    names = getattr(world_model, 'cameras', None)
+    if names:
+        return tuple(str(n) for n in names)
+    if cfg.world_model or cfg.checkpoint.endswith('.pt'):
+        return ()
+    from jepa_ros.models.checkpoint import CONFIG, resolve_model_dir
+    try:
+        meta = json.loads((resolve_model_dir(cfg.checkpoint) / CONFIG).read_text())
+    except (OSError, ValueError):
+        return ()
+    names = (meta.get('extra') or {}).get('cameras') if isinstance(meta, dict) else None
+    return tuple(str(n) for n in names) if isinstance(names, (list, tuple)) else ()
 
 
 def model_image_size(world_model, fallback: int = 64) -> int:

@@ -3,7 +3,15 @@
 """Input watchdog: plan only on fresh camera frames and poses, otherwise hold still."""
 
 import math
+import re
 from typing import Optional
+
+_NUMBER = re.compile(r'\d+(\.\d+)?')
+
+
+def hold_reason_kind(reason: str) -> str:
+    """Return ``reason`` with its numbers masked: a hold whose ages tick up is one kind (logs)."""
+    return _NUMBER.sub('#', reason)
 
 
 class InputWatchdog:

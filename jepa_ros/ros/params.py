@@ -62,6 +62,8 @@ def ros_params_yaml(node_name, *configs):
     params = {}
     for cfg in configs:
         for key, value in to_dict(cfg).items():
-            params[key] = '' if value is None else value
+            # None and empty lists have no ROS type: '' (declare_config reads it back as such)
+            params[key] = '' if value is None or (isinstance(value, list) and not value) \
+                else value
     return yaml.safe_dump({node_name: {'ros__parameters': params}}, sort_keys=False,
                           default_flow_style=None, width=99)

@@ -8,18 +8,20 @@ plan; ``activate`` starts the fixed-rate loop; ``deactivate`` stops it and sends
 command. With ``autostart`` (default) it configures and activates itself. Topic names are
 relative, so they remap (see docs/ros_interface.md for every topic, service and parameter).
 
-Subscribes: ``camera/image_raw`` (sensor_msgs/Image, sensor-data QoS), ``ee_pose``
-(geometry_msgs/PoseStamped), ``joint_states`` (gripper finger and, for joint trajectories, the
-arm joints), ``goal_image`` (sensor_msgs/Image). Services: ``~/capture_goal`` and ``~/clear_goal``
-(std_srvs/Trigger). Publishes one of ``delta_twist_cmds`` / ``target_pose`` / ``joint_trajectory``
-(``command_mode``), ``gripper_command`` (std_msgs/Float64) and, for RViz, ``~/imagined_path``,
-``~/markers``, ``~/goal_image`` (transient local), ``~/energy_landscape`` and ``~/diagnostics``
-(JSON in std_msgs/String).
+Subscribes: ``camera/image_raw`` (sensor_msgs/Image, sensor-data QoS; for a model of V camera
+views, the V topics of ``image_topics``, matched by header stamp within ``image_sync_slop``),
+``ee_pose`` (geometry_msgs/PoseStamped), ``joint_states`` (gripper finger and, for joint
+trajectories, the arm joints), ``goal_image`` (sensor_msgs/Image; V views side by side for a
+V-view model). Services: ``~/capture_goal`` and ``~/clear_goal`` (std_srvs/Trigger). Publishes
+one of ``delta_twist_cmds`` / ``target_pose`` / ``joint_trajectory`` (``command_mode``),
+``gripper_command`` (std_msgs/Float64) and, for RViz, ``~/imagined_path``, ``~/markers``,
+``~/goal_image`` (transient local), ``~/energy_landscape`` and ``~/diagnostics`` (JSON in
+std_msgs/String).
 
-Safety: a missing or stale camera frame or pose, no goal, or a planner error publishes a hold-still
-command and logs why (throttled); every command goes through the planner's per-step limits and
-:func:`jepa_ros.control.limit_command`. torch is imported only after ``main`` has set
-OMP_WAIT_POLICY=PASSIVE.
+Safety: a missing or stale camera frame or pose, camera views out of sync, no goal, or a planner
+error publishes a hold-still command and logs why (throttled); every command goes through the
+planner's per-step limits and :func:`jepa_ros.control.limit_command`. torch is imported only
+after ``main`` has set OMP_WAIT_POLICY=PASSIVE.
 """
 
 import os
@@ -32,6 +34,8 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.control import (action_to_command, hold_command, InputWatchdog, limit_command,
                               MPCNodeConfig)
 from jepa_ros.control.commands import fit_image
+from jepa_ros.control.image_sync import check_view_count, split_views, tile_views, ViewSync
+from jepa_ros.control.watchdog import hold_reason_kind
 from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
 from jepa_ros.ros.params import declare_config
 from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
@@ -118,6 +122,8 @@ class PlannerNode(LifecycleNode):
         self.watchdog = InputWatchdog(self.cfg.image_timeout_s, self.cfg.pose_timeout_s)
         self.world_model = self.planner = self.ik = None
         self.image_size = 0
+        self.num_views = 1          # camera views per observation (the model's)
+        self._sync = None           # ViewSync of the image topics when there are several
         self._timer = None
         self._subs, self._srvs, self._pubs = [], [], {}
         self._reset_inputs()
@@ -170,7 +176,7 @@ class PlannerNode(LifecycleNode):
 
     def _configure(self):
         from jepa_ros.control.loading import (configure_threads, load_world_model,
-                                              model_image_size, resolve_device)
+                                              model_cameras, model_image_size, resolve_device)
         from jepa_ros.planning import make_planner
         cfg = self.cfg
         device = resolve_device(cfg.device)
@@ -178,6 +184,11 @@ class PlannerNode(LifecycleNode):
         t0 = time.monotonic()
         self.world_model, what = load_world_model(cfg, device)
         self.image_size = model_image_size(self.world_model)
+        self.num_views = int(getattr(self.world_model, 'num_views', 1) or 1)
+        topics = cfg.camera_topics
+        cameras = model_cameras(cfg, self.world_model)
+        check_view_count(self.num_views, topics, cameras)
+        self._sync = ViewSync(topics, cfg.image_sync_slop) if len(topics) > 1 else None
         self.planner = make_planner(self.world_model, self.planner_cfg)
         if cfg.command_mode == 'joint_trajectory':
             from jepa_ros.control.ik import ArmIK
@@ -188,14 +199,25 @@ class PlannerNode(LifecycleNode):
             self._warm_up()
         self.get_logger().info(
             f'{what} on {device} ({threads} torch thread(s)), {self.image_size} px input, '
+            f'{self._views_text(topics, cameras)}'
             f'{self.planner_cfg.method} {self.planner_cfg.samples} samples x '
             f'{self.planner_cfg.iterations} iterations, horizon {self.planner_cfg.horizon}; '
             f'ready in {time.monotonic() - t0:.1f} s')
         self._create_interfaces()
 
+    def _views_text(self, topics, cameras):
+        if len(topics) == 1:
+            return ''
+        names = f' ({", ".join(cameras)})' if len(cameras) == len(topics) else ''
+        return (f'{len(topics)} camera views{names} from {", ".join(topics)} (stamps within '
+                f'{self.cfg.image_sync_slop:g} s), ')
+
     def _warm_up(self):
         """Plan once on a blank frame: first-call costs are paid and shape errors found now."""
-        grey = np.full((self.image_size, self.image_size, 3), 127, dtype=np.uint8)
+        shape = (self.image_size, self.image_size, 3)
+        if self.num_views > 1:
+            shape = (self.num_views,) + shape
+        grey = np.full(shape, 127, dtype=np.uint8)
         try:
             plan = self.planner.plan(grey, WARMUP_STATE, grey)
         except (RuntimeError, ValueError, IndexError) as exc:
@@ -212,7 +234,12 @@ class PlannerNode(LifecycleNode):
             paths.append(cfg.goal_image_path)
         if not paths:
             return
-        images = [self._fit(read_image_file(p)) for p in paths]
+        images = []
+        for p in paths:
+            try:
+                images.append(self._fit_views(read_image_file(p)))
+            except ValueError as exc:
+                raise ConfigError(f'goal image {p!r}: {exc}') from exc
         goal = images[0] if len(images) == 1 else GoalSequence(images)
         what = paths[0] if len(paths) == 1 else f'{len(paths)} sub-goal images'
         self._set_goal(goal, f'file {what}')
@@ -220,9 +247,15 @@ class PlannerNode(LifecycleNode):
     def _create_interfaces(self):
         cfg = self.cfg
         grp = self._inputs_group
-        self._subs = [
-            self.create_subscription(Image, 'camera/image_raw', self._on_image, sensor_qos(1),
-                                     callback_group=grp),
+        topics = cfg.camera_topics
+        if self._sync is None:
+            self._subs = [self.create_subscription(Image, topics[0], self._on_image,
+                                                   sensor_qos(1), callback_group=grp)]
+        else:  # a few frames per topic: ViewSync matches them by stamp
+            self._subs = [self.create_subscription(Image, topic, self._view_callback(i),
+                                                   sensor_qos(), callback_group=grp)
+                          for i, topic in enumerate(topics)]
+        self._subs += [
             self.create_subscription(PoseStamped, 'ee_pose', self._on_pose, state_qos(),
                                      callback_group=grp),
             self.create_subscription(JointState, 'joint_states', self._on_joint_states,
@@ -267,6 +300,7 @@ class PlannerNode(LifecycleNode):
         if self.ik is not None:
             self.ik.close()
         self.world_model = self.planner = self.ik = None
+        self._sync = None
 
     def on_activate(self, state) -> TransitionCallbackReturn:
         """Enable the publishers and start the fixed-rate loop."""
@@ -309,6 +343,47 @@ class PlannerNode(LifecycleNode):
     def _fit(self, img):
         return fit_image(img, self.image_size, self.cfg.image_resize)
 
+    def _fit_views(self, img):
+        """Fit an image to the model input; for V views, V images side by side -> (V, S, S, 3)."""
+        if self.num_views == 1:
+            return self._fit(img)
+        return np.stack([self._fit(v) for v in split_views(img, self.num_views)])
+
+    def _view_callback(self, index):
+        def callback(msg):
+            self._on_view(index, msg)
+        return callback
+
+    def _on_view(self, index, msg):
+        t = time.monotonic()
+        sync = self._sync
+        if sync is None:  # torn down meanwhile
+            return
+        try:
+            img = self._fit(image_to_numpy(msg, 'rgb8'))
+        except ValueError as exc:
+            self.get_logger().warn(f'camera frame on {sync.topics[index]} dropped: {exc}',
+                                   throttle_duration_sec=5.0)
+            return
+        stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+        with self._lock:
+            sync.add(index, stamp, img, t)
+
+    def _latest_frame(self, now):
+        """
+        Return ``(observation, receipt time, None)`` or ``(None, None, why there is none)``.
+
+        Call with ``self._lock`` held. With several image topics the observation is the newest
+        set of views whose stamps agree (V, S, S, 3), received at its oldest view's time.
+        """
+        if self._sync is None:
+            return self._image, self._image_t, None
+        views, reason = self._sync.get(now, self.cfg.image_timeout_s)
+        if views is None:
+            return None, None, reason
+        self.watchdog.image_received(views.receipt_t)
+        return views.stacked(), views.receipt_t, None
+
     def _on_image(self, msg):
         t = time.monotonic()
         try:
@@ -346,7 +421,7 @@ class PlannerNode(LifecycleNode):
 
     def _on_goal_image(self, msg):
         try:
-            img = self._fit(image_to_numpy(msg, 'rgb8'))
+            img = self._fit_views(image_to_numpy(msg, 'rgb8'))
         except ValueError as exc:
             self.get_logger().warn(f'goal_image rejected: {exc}')
             return
@@ -354,12 +429,18 @@ class PlannerNode(LifecycleNode):
 
     def _on_capture_goal(self, request, response):
         with self._lock:
-            img, t = self._image, self._image_t
-        if img is None:
+            img, t, reason = self._latest_frame(time.monotonic())
+        if reason is not None:
+            response.success, response.message = False, reason
+        elif img is None:
             response.success, response.message = False, 'no camera frame received yet'
         elif time.monotonic() - t > self.cfg.image_timeout_s:
             response.success = False
             response.message = f'latest camera frame is {time.monotonic() - t:.2f} s old'
+        elif self.num_views > 1:
+            self._set_goal(img.copy(), f'captured {self.num_views} camera views')
+            response.success = True
+            response.message = f'goal set to the current {self.num_views} camera views'
         else:
             self._set_goal(img.copy(), 'captured camera frame')
             response.success, response.message = True, 'goal set to the current camera frame'
@@ -388,10 +469,11 @@ class PlannerNode(LifecycleNode):
 
     def _log_hold(self, reason):
         now = time.monotonic()
-        last_reason, last_t = self._last_hold_log
-        if reason != last_reason or now - last_t >= self.cfg.hold_log_period_s:
+        kind = hold_reason_kind(reason)  # '0.61 s old', '0.81 s old', ...: one kind
+        last_kind, last_t = self._last_hold_log
+        if kind != last_kind or now - last_t >= self.cfg.hold_log_period_s:
             self.get_logger().warn(f'holding still: {reason}')
-            self._last_hold_log = (reason, now)
+            self._last_hold_log = (kind, now)
 
     def publish_hold(self, reason, state=None, diagnostics=None):
         """Publish the hold-still command of the active mode (when it can be formed)."""
@@ -452,9 +534,10 @@ class PlannerNode(LifecycleNode):
         self._tick += 1
         diag = {'tick': self._tick, 'rate_hz': self._rate_hz, 'mode': self.cfg.command_mode}
         with self._lock:
-            image, image_t, state = self._image, self._image_t, self._state()
+            image, image_t, reason = self._latest_frame(t0)
+            state = self._state()
             goal, version, source = self._goal, self._goal_version, self._goal_source
-            reason = self.watchdog.hold_reason(t0)
+            reason = reason or self.watchdog.hold_reason(t0)
         if reason is None and goal is None:
             reason = ('no goal: publish an image on goal_image, call ~/capture_goal or set '
                       'goal_image_path')
@@ -544,8 +627,8 @@ class PlannerNode(LifecycleNode):
         if self._published_goal == (version, index):
             return
         img = goal.goals[goal.index] if isinstance(goal, GoalSequence) else goal
-        if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3:
-            msg = numpy_to_image(np.ascontiguousarray(img), 'rgb8')
+        if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim in (3, 4):
+            msg = numpy_to_image(np.ascontiguousarray(tile_views(img)), 'rgb8')
             msg.header.stamp = self.get_clock().now().to_msg()
             msg.header.frame_id = 'goal'
             self._pubs['goal_image'].publish(msg)
@@ -590,7 +673,7 @@ class PlannerNode(LifecycleNode):
         try:
             ls = energy_landscape(self.world_model, image, state, goal, actions,
                                   span=self.planner_cfg.maxnorm, resolution=11,
-                                  kind=self.planner_cfg.energy)
+                                  config=self.planner_cfg)
         except (RuntimeError, ValueError) as exc:
             self.get_logger().warn(f'energy landscape failed: {exc}', throttle_duration_sec=10.0)
             return

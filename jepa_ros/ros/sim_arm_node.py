@@ -5,8 +5,10 @@ ROS 2 node around the embedded MuJoCo arm (:class:`jepa_ros.sim.SimArm`).
 
 Publishes (names relative, so remappable): ``joint_states`` (sensor_msgs/JointState),
 ``ee_pose`` (geometry_msgs/PoseStamped, arm base frame), ``camera/image_raw`` (rgb8, sensor-data
-QoS) and ``camera/camera_info``; with ``publish_side_camera`` also ``camera_side/image_raw`` and
-``camera_side/camera_info``.
+QoS) and ``camera/camera_info`` (camera ``camera``); for each name in ``extra_cameras`` also
+``camera_<name>/image_raw`` and ``camera_<name>/camera_info``, rendered in the same tick with the
+same stamp (``publish_side_camera`` is the same as ``extra_cameras: [side]``), for multi-camera
+planning.
 
 Accepts: ``joint_trajectory`` (trajectory_msgs/JointTrajectory, followed in time like
 ros2_control's joint_trajectory_controller), ``delta_twist_cmds`` (geometry_msgs/TwistStamped,
@@ -19,7 +21,9 @@ wrong frame) are rejected with a logged reason and the arm holds still.
 
 from dataclasses import dataclass, fields
 import math
+import re
 import sys
+from typing import Tuple
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.ros.image_conversion import numpy_to_image
@@ -51,7 +55,10 @@ class SimArmNodeConfig:
     camera_frame_id: str = 'front_camera_optical_frame'
     side_camera_frame_id: str = 'side_camera_optical_frame'
     camera_rate: float = 10.0                           # Hz (at most the control rate)
-    publish_side_camera: bool = False
+    publish_side_camera: bool = False                   # = extra_cameras: [side]
+    # More cameras of the scene, each on camera_<name>/image_raw + camera_<name>/camera_info
+    # (frame <name>_camera_optical_frame; side_camera_frame_id for the side camera).
+    extra_cameras: Tuple[str, ...] = ()
     twist_timeout: float = 0.25                         # s without twist -> stop
     pose_tolerance: float = 0.003                       # m: target_pose counts as reached
     real_time_factor: float = 1.0                       # simulated s per wall s
@@ -65,6 +72,13 @@ class SimArmNodeConfig:
                                   f'got {value}')
         if not self.frame_id:
             raise ConfigError('SimArmNodeConfig.frame_id must not be empty')
+        for name in self.extra_cameras:
+            if not re.fullmatch(r'[A-Za-z][A-Za-z0-9_]*', name):
+                raise ConfigError(f'SimArmNodeConfig.extra_cameras: {name!r} cannot be part of a '
+                                  'topic name (letters, digits and _, starting with a letter)')
+        if len(set(self.extra_cameras)) != len(self.extra_cameras):
+            raise ConfigError(f'SimArmNodeConfig.extra_cameras names a camera twice: '
+                              f'{list(self.extra_cameras)}')
 
 
 def _overlap():
@@ -95,6 +109,11 @@ class SimArmNode(Node):
         self.sim_config = declare_config(self, SimConfig)
         self.cfg = declare_config(self, SimArmNodeConfig)
         self.sim = SimArm(self.sim_config)
+        try:
+            extra_cameras = self._extra_camera_names()
+        except ConfigError:
+            self.sim.close()
+            raise
         self.sim.reset(seed=0, render=False)
         self.dt = self.sim_config.control_dt
         self._mode = None            # None | 'trajectory' | 'twist' | 'pose'
@@ -108,11 +127,10 @@ class SimArmNode(Node):
         self.ee_pose_pub = self.create_publisher(PoseStamped, 'ee_pose', state_qos())
         self.cameras = [self._camera_pubs(self.sim_config.camera, self.cfg.camera_frame_id,
                                           'camera')]
-        if self.cfg.publish_side_camera:
-            if not self.sim_config.side_camera:
-                raise ConfigError('publish_side_camera is true but side_camera is empty')
-            self.cameras.append(self._camera_pubs(self.sim_config.side_camera,
-                                                  self.cfg.side_camera_frame_id, 'camera_side'))
+        for name in extra_cameras:
+            frame = self.cfg.side_camera_frame_id if name == self.sim_config.side_camera \
+                else f'{name}_camera_optical_frame'
+            self.cameras.append(self._camera_pubs(name, frame, f'camera_{name}'))
         self.create_subscription(JointTrajectory, 'joint_trajectory', self._on_trajectory,
                                  command_qos())
         self.create_subscription(TwistStamped, 'delta_twist_cmds', self._on_twist,
@@ -124,7 +142,26 @@ class SimArmNode(Node):
         self.get_logger().info(
             f'simulated arm ready: {len(self.sim.joint_names)} joints, control period '
             f'{self.dt:.3f} s, {self.sim_config.image_size} px camera at '
-            f'{1.0 / (self._camera_every * self.dt):.1f} Hz, frame {self.cfg.frame_id!r}')
+            f'{1.0 / (self._camera_every * self.dt):.1f} Hz, frame {self.cfg.frame_id!r}'
+            + ''.join(f', camera {c[0]!r} on camera_{c[0]}/image_raw' for c in self.cameras[1:]))
+
+    def _extra_camera_names(self):
+        """Return the cameras published besides the main one (checked against the scene)."""
+        names = list(self.cfg.extra_cameras)
+        if self.cfg.publish_side_camera:
+            if not self.sim_config.side_camera:
+                raise ConfigError('publish_side_camera is true but side_camera is empty')
+            if self.sim_config.side_camera not in names:
+                names.append(self.sim_config.side_camera)
+        known = ', '.join(self.sim.camera_names)
+        for name in names:
+            if name not in self.sim.camera_names:
+                raise ConfigError(f'extra_cameras: the scene has no camera {name!r}; its cameras: '
+                                  f'{known}')
+            if name == self.sim_config.camera:
+                raise ConfigError(f'extra_cameras: {name!r} is the main camera (parameter '
+                                  'camera), already published on camera/image_raw')
+        return names
 
     def _camera_pubs(self, camera, frame_id, namespace):
         return (camera, frame_id,
