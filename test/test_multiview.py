@@ -196,3 +196,24 @@ def test_eval_of_a_single_view_model_sees_its_own_camera():
         reset_to_start(sim, spec)
         assert np.array_equal(spy.images[0], sim.render(camera='side'))
         assert not np.array_equal(spy.images[0], sim.render(camera='front'))
+
+
+def test_pretraining_reads_every_camera_view(tmp_path):
+    from jepa_ros.data.dataset import ClipDataset, split_views
+    from jepa_ros.training import pretrain
+    data = tmp_path / 'data'
+    eps = []
+    for i in range(3):
+        ep = synthetic_episode(i, steps=8, image_size=32)
+        eps.append(make_episode(ep.frames, ep.states, metadata={'views': ['front', 'side']},
+                                extra_frames=[np.ascontiguousarray(ep.frames[:, ::-1])]))
+        write_episode(episode_path(data, i), eps[-1])
+    single = split_views(eps)
+    assert len(single) == 6 and all(e.num_views == 1 for e in single)
+    assert np.array_equal(single[1].frames, eps[0].extra_frames[0])
+    assert len(ClipDataset(single, clip_len=4)) == 2 * len(ClipDataset(eps, clip_len=4))
+    summary = pretrain.train(pretrain.PretrainConfig(
+        data=str(data), out=str(tmp_path / 'pre'), image_size=32, batch_size=4, steps=2,
+        log_every=1, checkpoint_every=2, device='cpu', threads=1, warmup_steps=1),
+        log=lambda *_: None)
+    assert summary['step'] == 2

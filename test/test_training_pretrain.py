@@ -9,6 +9,7 @@ from jepa_ros.data import episode_path, write_episode
 from jepa_ros.data.synthetic import synthetic_episode
 from jepa_ros.training import pretrain
 from jepa_ros.training.checkpoint import load_checkpoint
+import numpy as np
 import pytest
 import torch
 
@@ -88,3 +89,17 @@ def test_cli_options_and_config_errors(tmp_path):
     assert token_grid(enc, 4, 32, 32) == (2, 4, 4)
     with pytest.raises(ValueError, match='multiple of the encoder tubelet'):
         token_grid(enc, 3, 32, 32)
+
+
+def test_single_frame_objective_holds_one_frame_of_each_clip():
+    from jepa_ros.training.pretrain import hold_one_frame, PretrainConfig
+    from jepa_ros.utils.config import ConfigError
+    rng = np.random.default_rng(0)
+    clips = rng.integers(0, 255, (5, 4, 8, 8, 3), dtype=np.uint8)
+    held = hold_one_frame(clips, np.random.default_rng(1))
+    assert held.shape == clips.shape
+    for b in range(5):
+        assert all(np.array_equal(held[b, t], held[b, 0]) for t in range(4))
+        assert any(np.array_equal(held[b, 0], clips[b, t]) for t in range(4))
+    with pytest.raises(ConfigError, match='objective'):
+        PretrainConfig(objective='audio').validate()

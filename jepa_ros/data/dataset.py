@@ -8,6 +8,7 @@ sampling from RAM is far faster than a worker pool. A file that fails validation
 a warning naming it, so one corrupt recording never stops a training run.
 """
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -60,6 +61,15 @@ def load_episodes(paths: Sequence, image_size: Optional[int] = None, min_steps: 
         ep.metadata['path'] = str(p)
         episodes.append(ep)
     return episodes
+
+
+def split_views(episodes) -> List:
+    """Return single-view episodes: one per camera view of each (multi-view) episode."""
+    out = []
+    for ep in episodes:
+        for frames in ep.views():
+            out.append(dataclasses.replace(ep, frames=frames, extra_frames=[]))
+    return out
 
 
 class ClipDataset:

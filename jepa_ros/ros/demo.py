@@ -62,6 +62,9 @@ def add_arguments(parser):
     parser.add_argument('--samples', type=int, default=48, help='CEM samples per iteration')
     parser.add_argument('--iterations', type=int, default=3, help='CEM iterations')
     parser.add_argument('--horizon', type=int, default=1, help='planning horizon')
+    parser.add_argument('--energy-weighting', default='changed', choices=('none', 'changed'),
+                        help="planner energy: 'changed' weights the tokens that differ between "
+                             "the current and the goal image (default), 'none' is plain L1")
     parser.add_argument('--startup-timeout', type=float, default=120.0,
                         help='seconds allowed for the nodes to come up (model load, warm-up)')
     return parser
@@ -498,6 +501,7 @@ def _run(args, tasks, out):
         'command_mode': 'pose', 'image_timeout_s': 3.0, 'pose_timeout_s': 3.0,
         'planner.samples': int(args.samples), 'planner.iterations': int(args.iterations),
         'planner.horizon': int(args.horizon), 'planner.topk': min(8, int(args.samples)),
+        'planner.energy_weighting': str(args.energy_weighting),
         'planner.seed': int(args.seed),
         'planner.workspace_min': _ros_list(sim_cfg.workspace_low),
         'planner.workspace_max': _ros_list(sim_cfg.workspace_high),

@@ -40,6 +40,7 @@ class EvalConfig:
     topk: int = 12
     gripper_threshold: float = 0.1
     energy_weighting: str = 'none'   # PlannerConfig.energy_weighting of the recovery planner
+    energy_weight_floor: float = 0.2
     seed: int = 0
     device: str = 'cpu'
     threads: int = 0
@@ -149,6 +150,7 @@ def evaluate(cfg: EvalConfig, log=print):
         planner = CEMPlanner(wm, PlannerConfig(horizon=1, samples=cfg.samples,
                                                iterations=cfg.iterations, topk=cfg.topk,
                                                energy_weighting=cfg.energy_weighting,
+                                               energy_weight_floor=cfg.energy_weight_floor,
                                                seed=cfg.seed))
         rng = np.random.default_rng(cfg.seed)
         pairs = [(e, t) for e, ep in enumerate(episodes) for t in range(ep.num_steps - 1)]

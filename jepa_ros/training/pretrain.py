@@ -101,6 +101,13 @@ def add_arguments(parser):
     return parser
 
 
+def hold_one_frame(frames, rng):
+    """Return clips [B, T, ...] made of one random frame of each clip repeated T times."""
+    import numpy as np
+    pick = rng.integers(0, frames.shape[1], size=len(frames))
+    return np.repeat(frames[np.arange(len(frames)), pick][:, None], frames.shape[1], axis=1)
+
+
 def _build(cfg, grid):
     import torch
     from jepa_ros.models import encoder_preset, VJEPA2Encoder
@@ -160,6 +167,12 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
         paths = paths[:cfg.max_episodes]
     data = ClipDataset(cfg.data, clip_len=cfg.clip_len, frame_stride=cfg.frame_stride,
                        image_size=cfg.image_size, paths=paths)
+    if any(ep.num_views > 1 for ep in data.episodes):
+        # Multi-camera episodes: every camera's video is a clip source of its own, so the
+        # encoder learns all the viewpoints a multi-view predictor will read.
+        from jepa_ros.data.dataset import split_views
+        data = ClipDataset(split_views(data.episodes), clip_len=cfg.clip_len,
+                           frame_stride=cfg.frame_stride)
     h, w = data.image_size
     torch.manual_seed(cfg.seed)
     # Built once to read the tubelet/patch sizes, then for real with the right grid.
@@ -226,9 +239,8 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
             g['lr'] = lr
         batch = data.sample(sampler, cfg.batch_size)
         frames = batch['frames']
-        if cfg.objective == 'image':   # one random frame of each clip, held still
-            pick = sampler.integers(0, frames.shape[1], size=len(frames))
-            frames = np.repeat(frames[np.arange(len(frames)), pick][:, None], frames.shape[1], 1)
+        if cfg.objective == 'image':
+            frames = hold_one_frame(frames, sampler)
         video = frames_to_video(frames, ctx.device)
         cidx, tidx = sample_batch_masks(cfg.batch_size, grid, mcfg, mask_gen)
         cidx, tidx = cidx.to(ctx.device), tidx.to(ctx.device)
