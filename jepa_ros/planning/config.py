@@ -67,6 +67,10 @@ class PlannerConfig:
     max_rotation: float = 0.2
     workspace_min: Tuple[float, ...] = (0.2, -0.6, 0.0)
     workspace_max: Tuple[float, ...] = (0.9, 0.6, 0.9)
+    # > 0: also keep targets within mean +- k std of the end-effector positions the model was
+    # trained on (its normalization), a trust region: outside it the model has seen nothing and
+    # small models were measured to drift to the workspace corners. 0: off (official behaviour).
+    support_std: float = 0.0
     gripper_action_min: float = -1.0
     gripper_action_max: float = 1.0
     # -- sub-goals (pick-and-place: grasp, carry, place)
@@ -117,6 +121,10 @@ class PlannerConfig:
         if self.gripper_action_min > self.gripper_action_max:
             raise ConfigError('PlannerConfig.gripper_action_min must not exceed '
                               'gripper_action_max')
+        require_finite('PlannerConfig.support_std', self.support_std)
+        if self.support_std < 0:
+            raise ConfigError(f'PlannerConfig.support_std must be >= 0 (0: off), got '
+                              f'{self.support_std}')
         if len(self.workspace_min) != 3 or len(self.workspace_max) != 3:
             raise ConfigError('PlannerConfig.workspace_min/workspace_max need 3 values (x, y, z)')
         require_finite('PlannerConfig.workspace_min', *self.workspace_min)

@@ -55,6 +55,28 @@ class Plan:
     method: str = 'cem'
 
 
+def support_limited(cfg: PlannerConfig, normalization) -> PlannerConfig:
+    """
+    Return ``cfg`` with its workspace box cut to the model's training support (``support_std``).
+
+    The support is ``state_mean +- support_std * state_std`` of the positions (from the world
+    model's normalization, physical units). Without a normalization, or with ``support_std`` 0,
+    ``cfg`` comes back unchanged; a support that misses the workspace box raises ValueError.
+    """
+    if cfg.support_std <= 0 or not normalization:
+        return cfg
+    mean = np.asarray(torch.as_tensor(normalization['state_mean']).cpu(), np.float64)[:3]
+    std = np.asarray(torch.as_tensor(normalization['state_std']).cpu(), np.float64)[:3]
+    lo = np.maximum(np.asarray(cfg.workspace_min, np.float64), mean - cfg.support_std * std)
+    hi = np.minimum(np.asarray(cfg.workspace_max, np.float64), mean + cfg.support_std * std)
+    if np.any(lo > hi):
+        raise ValueError(f"the model's training support {np.round(mean, 3).tolist()} +- "
+                         f'{cfg.support_std} std lies outside the workspace box '
+                         f'{list(cfg.workspace_min)}..{list(cfg.workspace_max)}')
+    return dataclasses.replace(cfg, workspace_min=tuple(lo.tolist()),
+                               workspace_max=tuple(hi.tolist()))
+
+
 class GoalSequence:
     """
     An ordered list of sub-goals (images or pre-encoded tokens), e.g. grasp, carry, place.
@@ -115,6 +137,7 @@ class _Planner:
         self.world_model = world_model
         self.config = config if config is not None else PlannerConfig()
         self.config.validate()
+        self.config = support_limited(self.config, getattr(world_model, 'normalization', None))
         self.device = torch.device(getattr(world_model, 'device', 'cpu'))
         self.reset()
 
