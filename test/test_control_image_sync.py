@@ -5,8 +5,8 @@
 import json
 
 from jepa_ros.control import MPCNodeConfig
-from jepa_ros.control.image_sync import (check_view_count, split_views, tile_views,
-                                         ViewSync)
+from jepa_ros.control.image_sync import (camera_names, check_view_count, match_stamps,
+                                         split_views, tile_views, ViewSync)
 from jepa_ros.control.loading import model_cameras
 from jepa_ros.control.watchdog import hold_reason_kind
 from jepa_ros.utils.config import ConfigError, from_dict
@@ -156,3 +156,39 @@ def test_hold_reasons_that_only_differ_in_numbers_are_one_kind_for_the_log():
     assert later[0] != later[1]
     assert hold_reason_kind(later[0]) == hold_reason_kind(later[1])
     assert hold_reason_kind('no goal') != hold_reason_kind(later[0])
+
+
+def test_recorded_streams_pair_by_nearest_stamp_within_the_slop():
+    main = [0.0, 0.1, 0.2, 0.3, 0.4]
+    side = [0.32, 0.02, 0.19, 0.14, 0.29]          # unsorted: indices refer to this order
+    top = [0.0, 0.1, 0.1, 0.2, 0.31]
+    index, ok = match_stamps(main, [side, top], slop_s=0.03)
+    assert ok.tolist() == [True, False, True, True, False]
+    assert index[0].tolist() == [1, 0] and index[2].tolist() == [2, 3]
+    assert index[3].tolist() == [4, 4]
+    assert index[1].tolist() == [-1, -1] and index[4].tolist() == [-1, -1]
+    # ties go to the later message, as in ViewSync
+    assert match_stamps([1.0], [[0.75, 1.25], [1.0, 1.0]], slop_s=0.5)[0].tolist() == [[1, 1]]
+    # a set's stamps must all agree within the slop, not just each with the main one
+    _, ok = match_stamps([1.0], [[0.97], [1.03]], slop_s=0.04)
+    assert not ok[0]
+    _, ok = match_stamps([1.0], [[0.98], [1.02]], slop_s=0.04)
+    assert ok[0]
+    index, ok = match_stamps([1.0, 2.0], [[]], slop_s=1.0)
+    assert not ok.any() and (index == -1).all()
+    with pytest.raises(ValueError, match='slop_s'):
+        match_stamps([1.0], [[1.0]], slop_s=-1)
+
+
+def test_camera_names_come_from_the_topics_unless_given():
+    assert camera_names(TOPICS) == ['camera', 'side']
+    assert camera_names(['/robot/camera/image_raw', '/wrist/image_rect/compressed']) == \
+        ['camera', 'wrist']
+    assert camera_names(['/cam1/color/image_raw', '/cam2/color/image_raw']) == \
+        ['cam1_color', 'cam2_color']
+    assert camera_names(TOPICS, ['front', 'side']) == ['front', 'side']
+    for names in (['front'], ['front', 'front'], ['front', '']):
+        with pytest.raises(ConfigError, match='view_names'):
+            camera_names(TOPICS, names)
+    with pytest.raises(ConfigError, match='view_names'):
+        camera_names(['/a/image_raw', '/a/image_raw/compressed'])

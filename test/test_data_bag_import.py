@@ -12,8 +12,13 @@ import pytest
 pytest.importorskip('rosbags')
 
 
-def _write_bag(path, joint_state=False, gap_after=None, bgr=False):
-    """Write 3 s of camera (15 Hz), pose (50 Hz) and gripper (20 Hz) messages to an MCAP bag."""
+def _write_bag(path, joint_state=False, gap_after=None, bgr=False, second_camera=False):
+    """
+    Write 3 s of camera (15 Hz), pose (50 Hz) and gripper (20 Hz) messages to an MCAP bag.
+
+    ``second_camera``: also ``/cam2/image`` at 15 Hz, stamped 5 ms after ``/cam/image`` with the
+    frame number in the green channel; frames 10 and 11 are missing and frame 20 is 30 ms late.
+    """
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import get_typestore, Stores
     ts = get_typestore(Stores.ROS2_JAZZY)
@@ -32,6 +37,9 @@ def _write_bag(path, joint_state=False, gap_after=None, bgr=False):
                                   typestore=ts)
         gtype = 'sensor_msgs/msg/JointState' if joint_state else 'std_msgs/msg/Float64'
         c_grip = w.add_connection('/grip', gtype, typestore=ts)
+        if second_camera:
+            c_img2 = w.add_connection('/cam2/image', T['sensor_msgs/msg/Image'].__msgtype__,
+                                      typestore=ts)
         msgs = []
         for k in range(45):                     # camera 15 Hz
             t = k / 15
@@ -44,6 +52,14 @@ def _write_bag(path, joint_state=False, gap_after=None, bgr=False):
                                            encoding='bgr8' if bgr else 'rgb8', is_bigendian=0,
                                            step=96, data=np.ascontiguousarray(data).reshape(-1))
             msgs.append((t, c_img, m, 'sensor_msgs/msg/Image'))
+            if second_camera and k not in (10, 11):
+                t2 = t + (0.03 if k == 20 else 0.005)
+                img2 = np.zeros((24, 32, 3), np.uint8)
+                img2[..., 1] = k
+                m = T['sensor_msgs/msg/Image'](header=header(t2), height=24, width=32,
+                                               encoding='rgb8', is_bigendian=0, step=96,
+                                               data=img2.reshape(-1))
+                msgs.append((t2, c_img2, m, 'sensor_msgs/msg/Image'))
         P = T['geometry_msgs/msg/Pose']
         for k in range(150):                    # pose 50 Hz: x = 0.1 t, yaw = 0.2 t
             t = k / 50
@@ -119,6 +135,38 @@ def test_missing_topic_is_a_clear_error(tmp_path, capsys):
     args._cfg_image_topic = '/nope'
     assert run(args) == 1
     assert 'not found' in capsys.readouterr().err
+
+
+def test_second_camera_imports_as_two_view_episodes_matched_by_stamp(tmp_path, capsys):
+    import argparse
+    bag = _write_bag(tmp_path / 'bag', second_camera=True)
+    cfg = ImportConfig(**dict(CFG, extra_image_topics=('/cam2/image',), image_sync_slop=0.02))
+    stats = {}
+    paths = import_bag(bag, tmp_path / 'eps', cfg, stats)
+    assert len(paths) == 1 and stats == {'unsynced_frames': 3}   # frames 10, 11 and 20
+    ep = read_episode(paths[0])
+    assert ep.num_views == 2 and ep.extra_frames[0].shape == ep.frames.shape
+    assert ep.metadata['views'] == ['cam', 'cam2'] and ep.metadata['unsynced_frames'] == 3
+    assert ep.metadata['view_topics'] == ['/cam/image', '/cam2/image']
+    # every step's views are one capture (red = green = frame number), never a mismatched pair
+    red, green = ep.frames[:, 8, 8, 0], ep.extra_frames[0][:, 8, 8, 1]
+    np.testing.assert_array_equal(red, green)
+    assert not set(red.tolist()) & {10, 11, 20} and 28 <= ep.num_steps <= 30
+    # the CLI, with names; a slop no set fits is a clear error
+    parser = add_arguments(argparse.ArgumentParser())
+    args = parser.parse_args([str(bag), '--out', str(tmp_path / 'cli'), '--image-topic',
+                              '/cam/image', '--pose-topic', '/ee', '--gripper-topic', '/grip',
+                              '--gripper-closed', '0.08', '--image-size', '16',
+                              '--extra-image-topics', '/cam2/image', '--view-names', 'front',
+                              'side', '--image-sync-slop', '0.01'])
+    assert run(args) == 0
+    assert '3 /cam/image frame(s) without every camera' in capsys.readouterr().out
+    assert read_episode(list_episodes(tmp_path / 'cli')[0]).metadata['views'] == ['front', 'side']
+    with pytest.raises(ValueError, match='image-sync-slop 0.001 s'):
+        tight = ImportConfig(**dict(cfg.__dict__, image_sync_slop=0.001))
+        import_bag(bag, tmp_path / 'eps', tight)
+    with pytest.raises(ValueError, match="extra image topic '/cam3' not found"):
+        import_bag(bag, tmp_path / 'eps', ImportConfig(**dict(CFG, extra_image_topics=('/cam3',))))
 
 
 def test_quaternion_to_euler_matches_extrinsic_xyz():

@@ -7,6 +7,8 @@ from pathlib import Path
 from geometry_msgs.msg import PoseStamped
 from jepa_ros.data.episode import list_episodes, read_episode
 from jepa_ros.ros.qos import command_qos, state_qos
+from jepa_ros.ros.recorder_node import EpisodeBuffer, RecorderConfig
+from jepa_ros.utils.config import ConfigError, from_dict
 import numpy as np
 import pytest
 from std_msgs.msg import Float64
@@ -82,6 +84,57 @@ def test_recorder_writes_episodes_from_topics_and_on_ctrl_c(rig):
     second = read_episode(files[1])
     assert second.num_steps >= 4
     assert not list(out.glob('.*.tmp'))  # atomic writes leave no temporaries
+
+
+def test_recorder_records_every_camera_as_views_of_one_episode(tmp_path):
+    sim = start_node('jepa_ros.ros.sim_arm_node', tmp_path / 'sim.log',
+                     ['image_size:=64', 'camera_rate:=10.0', 'extra_cameras:=[side]'])
+    rec_log = tmp_path / 'recorder.log'
+    rec = start_node('jepa_ros.ros.recorder_node', rec_log,
+                     [f'out_dir:={tmp_path / "episodes"}', 'rate_hz:=5.0', 'image_size:=32',
+                      'extra_image_topics:=[camera_side/image_raw]', 'record_on_start:=true'])
+    client = Client('recorder_views_test_client')
+    try:
+        client.record(PoseStamped, 'ee_pose', state_qos())
+        client.wait(lambda: client.last('ee_pose') is not None, 60, 'sim ee_pose')
+        client.spin(2.0)
+        answer = client.call_trigger('/recorder_node/stop', timeout=30)
+        assert answer.success, (answer.message, Path(rec_log).read_text())
+    finally:
+        client.close()
+        rc = stop_node(rec)
+        stop_node(sim)
+    text = Path(rec_log).read_text()
+    assert rc == 0 and 'Traceback' not in text, text
+    ep = read_episode(answer.message)
+    assert ep.num_views == 2 and ep.num_steps >= 5, (ep.num_views, ep.num_steps)
+    assert ep.metadata['views'] == ['camera', 'side']
+    assert ep.metadata['view_topics'] == ['/camera/image_raw', '/camera_side/image_raw']
+    front, side = ep.views()
+    assert side.shape == front.shape == (ep.num_steps, 32, 32, 3) and side.std() > 5
+    assert np.abs(front.astype(int) - side.astype(int)).mean() > 5   # two different cameras
+
+
+def test_episode_buffer_views_and_view_parameters(tmp_path):
+    cfg = RecorderConfig(out_dir=str(tmp_path), rate_hz=5.0)
+    buf = EpisodeBuffer(cfg, {'views': ['front', 'side']}, num_views=2)
+    img = np.zeros((8, 8, 3), np.uint8)
+    assert buf.mismatch([img]) and buf.mismatch([img, np.zeros((8, 6, 3), np.uint8)])
+    assert not buf.add(img, np.zeros(7), 0.0)                     # one view missing
+    for i in range(3):
+        assert buf.add(img + i, np.zeros(7) + i, 0.2 * i, [img + 10 + i])
+    buf.skipped = 2
+    ep = read_episode(buf.flush())
+    assert ep.num_views == 2 and ep.extra_frames[0][:, 0, 0, 0].tolist() == [10, 11, 12]
+    assert ep.metadata['skipped_steps'] == 2 and ep.metadata['views'] == ['front', 'side']
+    ok = from_dict(RecorderConfig, {'extra_image_topics': 'cam2/image_raw',
+                                    'view_names': 'front, wrist'})
+    assert ok.extra_image_topics == ('cam2/image_raw',) and ok.view_names == ('front', 'wrist')
+    for bad, field in (({'extra_image_topics': ['a', 'a']}, 'extra_image_topics'),
+                       ({'extra_image_topics': ['a'], 'view_names': ['front']}, 'view_names'),
+                       ({'image_sync_slop': -1.0}, 'image_sync_slop')):
+        with pytest.raises(ConfigError, match=field):
+            from_dict(RecorderConfig, bad)
 
 
 def test_bad_recorder_parameter_exits_with_a_message(tmp_path):

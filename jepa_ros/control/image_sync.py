@@ -12,7 +12,9 @@ falling between the arrival of two views of the same capture still finds the pre
 set instead of holding.
 
 Goals of a V-view model travel as one image with the V views side by side (in topic order):
-:func:`split_views` and :func:`tile_views` convert. No rclpy here.
+:func:`split_views` and :func:`tile_views` convert. Recording uses the same rule: the recorder
+node records through a :class:`ViewSync`, bag import pairs whole streams with
+:func:`match_stamps`, and both name the views with :func:`camera_names`. No rclpy here.
 """
 
 from collections import deque
@@ -24,6 +26,7 @@ from jepa_ros.utils.config import ConfigError
 import numpy as np
 
 DEFAULT_QUEUE = 4   # frames kept per topic
+TRANSPORTS = ('compressed', 'compressedDepth', 'theora', 'zstd')   # image_transport suffixes
 
 
 @dataclass
@@ -100,6 +103,84 @@ class ViewSync:
                 return SyncedViews([c[1] for c in chosen], stamps,
                                    min(c[2] for c in chosen))
         return None
+
+
+def match_stamps(main, others, slop_s: float):
+    """
+    Pair each stamp of ``main`` with the nearest stamp of every stream of ``others``.
+
+    Returns ``(index, ok)``: ``index`` (N, K) int, for each of the N main stamps the position in
+    each of the K other streams of its nearest stamp (ties: the later one), -1 where ``ok`` is
+    False; ``ok`` (N,) bool, True where the main stamp and the chosen ones lie within ``slop_s``
+    of each other (the rule of :class:`ViewSync`). Streams need not be sorted; an empty stream
+    matches nothing.
+    """
+    if not (math.isfinite(slop_s) and slop_s >= 0):
+        raise ValueError(f'slop_s must be a finite number >= 0, got {slop_s}')
+    main = np.asarray(main, dtype=np.float64).reshape(-1)
+    index = np.full((len(main), len(others)), -1, dtype=np.int64)
+    low, high = main.copy(), main.copy()
+    ok = np.ones(len(main), dtype=bool)
+    for k, other in enumerate(others):
+        other = np.asarray(other, dtype=np.float64).reshape(-1)
+        if not len(other):
+            ok[:] = False
+            continue
+        order = np.argsort(other, kind='stable')
+        srt = other[order]
+        after = np.clip(np.searchsorted(srt, main, side='left'), 0, len(srt) - 1)
+        before = np.clip(after - 1, 0, len(srt) - 1)
+        pick = np.where(np.abs(srt[after] - main) <= np.abs(main - srt[before]), after, before)
+        # among equal stamps take the last one (the later message)
+        pick = np.searchsorted(srt, srt[pick], side='right') - 1
+        index[:, k] = order[pick]
+        low, high = np.minimum(low, srt[pick]), np.maximum(high, srt[pick])
+    ok &= (high - low) <= slop_s + 1e-9
+    index[~ok] = -1
+    return index, ok
+
+
+def _topic_segments(topic: str) -> List[str]:
+    """Return the namespace segments of an image topic, without the image (and transport) ones."""
+    parts = [p for p in str(topic).split('/') if p and p != '~']
+    while parts and (parts[-1].startswith('image') or parts[-1] in TRANSPORTS):
+        parts.pop()
+    return parts
+
+
+def camera_names(topics: Sequence[str], names: Sequence[str] = ()) -> List[str]:
+    """
+    Return one camera name per image topic (the names of ``metadata['views']``).
+
+    ``names`` (a node's or import's ``view_names``) are used as given when not empty; otherwise
+    each name is the topic's last namespace without a ``camera_`` prefix: ``camera/image_raw``
+    gives ``camera``, ``camera_side/image_raw`` gives ``side`` (the sim's extra cameras),
+    ``/cam2/color/image_raw`` gives ``color``. When those collide, the whole namespaces are used
+    (``cam2_color``). Raises ConfigError when the names are not one per topic and distinct.
+    """
+    topics = list(topics)
+    if names:
+        names = [str(n) for n in names]
+        if len(names) != len(topics):
+            raise ConfigError(f'view_names needs one name per camera ({len(topics)}: '
+                              f'{", ".join(topics)}, the main camera first), got {names}')
+        if any(not n for n in names) or len(set(names)) != len(names):
+            raise ConfigError(f'view_names must be distinct and not empty, got {names}')
+        return names
+    segments = [_topic_segments(t) or ['camera'] for t in topics]
+
+    def short(parts):
+        last = parts[-1]
+        return last[len('camera_'):] if last.startswith('camera_') and last != 'camera_' \
+            else last
+
+    derived = [short(p) for p in segments]
+    if len(set(derived)) != len(derived):
+        derived = ['_'.join(p) for p in segments]
+    if len(set(derived)) != len(derived):
+        raise ConfigError(f'cannot tell the cameras of the image topics {topics} apart by name: '
+                          f'set view_names (one name per camera, the main camera first)')
+    return derived
 
 
 def split_views(image: np.ndarray, num_views: int) -> List[np.ndarray]:

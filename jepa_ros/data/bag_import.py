@@ -8,12 +8,18 @@ Reads a camera topic (sensor_msgs/Image or CompressedImage), an end-effector pos
 resamples them onto a fixed-rate clock (pose and gripper interpolated, image the latest one not
 after each tick) and derives the actions from consecutive states, as V-JEPA 2-AC does for DROID.
 Uses the pure-Python ``rosbags`` library, so no ROS installation is needed.
+
+Further cameras (``extra_image_topics``) make multi-view episodes: each main-camera frame is
+paired with the frame of every other camera nearest in header stamp; a frame without a full set
+within ``image_sync_slop`` seconds is dropped (and counted), so no step holds mismatched views,
+and a dropout longer than ``max_gap`` splits the recording as for any stream. The camera names
+(``view_names``, or derived from the topics) go to ``metadata['views']``.
 """
 
 import dataclasses
 import math
 from pathlib import Path
-from typing import List
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -36,6 +42,9 @@ class ImportConfig:
     max_gap: float = 1.0
     min_steps: int = 4
     compress: bool = True
+    extra_image_topics: Tuple[str, ...] = ()   # further cameras: multi-view episodes
+    view_names: Tuple[str, ...] = ()           # camera names, main first (default: from topics)
+    image_sync_slop: float = 0.05              # s: stamps of one step's views must agree
 
     def validate(self):
         """Raise ConfigError on impossible settings."""
@@ -45,6 +54,23 @@ class ImportConfig:
                               'max_gap > 0')
         if self.gripper_open == self.gripper_closed:
             raise ConfigError('ImportConfig.gripper_open and gripper_closed must differ')
+        if not math.isfinite(self.image_sync_slop) or self.image_sync_slop < 0:
+            raise ConfigError(f'ImportConfig.image_sync_slop must be a number >= 0, got '
+                              f'{self.image_sync_slop}')
+        topics = self.image_topics()
+        if any(not t for t in topics) or len(set(topics)) != len(topics):
+            raise ConfigError(f'ImportConfig: the image topics must be distinct and not empty, '
+                              f'got {topics} (image_topic first, then extra_image_topics)')
+        self.camera_names()
+
+    def image_topics(self) -> List[str]:
+        """Return every camera's image topic, the main one first."""
+        return [self.image_topic] + list(self.extra_image_topics)
+
+    def camera_names(self) -> List[str]:
+        """Return the camera names of the views (``view_names`` or derived from the topics)."""
+        from jepa_ros.control.image_sync import camera_names
+        return camera_names(self.image_topics(), self.view_names)
 
 
 def quat_to_euler(w, x, y, z):
@@ -103,10 +129,13 @@ def _stamp(msg, fallback_ns):
 
 def read_bag(bag, cfg: ImportConfig):
     """
-    Read the three topics of ``bag``; return dict of time-sorted series.
+    Read the topics of ``bag``; return dict of time-sorted series.
 
     ``images`` [(t, frame)], ``poses`` (N, 8) rows of t, x, y, z, qw, qx, qy, qz, ``gripper``
-    (M, 2) rows of t, value in 0..1, and ``frame_id`` of the poses.
+    (M, 2) rows of t, value in 0..1, and ``frame_id`` of the poses. With extra image topics,
+    ``images`` keeps the main frames that have a full set of views (``match_views``),
+    ``extra_images`` holds the other views' frames of those sets (one list per extra topic) and
+    ``unsynced_frames`` counts the main frames dropped.
     """
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import get_typestore, Stores
@@ -114,23 +143,27 @@ def read_bag(bag, cfg: ImportConfig):
     bag = Path(bag)
     if not bag.exists():
         raise FileNotFoundError(f'bag {bag} does not exist')
-    images, poses, grip = [], [], []
+    image_topics = cfg.image_topics()
+    views = {topic: [] for topic in image_topics}
+    poses, grip = [], []
     frame_id = ''
     with AnyReader([bag], default_typestore=get_typestore(Stores.ROS2_JAZZY)) as reader:
         topics = {c.topic: c for c in reader.connections}
-        for name, topic in (('image', cfg.image_topic), ('pose', cfg.pose_topic),
-                            ('gripper', cfg.gripper_topic)):
+        wanted = [('image', cfg.image_topic), ('pose', cfg.pose_topic),
+                  ('gripper', cfg.gripper_topic)]
+        wanted += [('extra image', topic) for topic in cfg.extra_image_topics]
+        for name, topic in wanted:
             if topic not in topics:
                 raise ValueError(f'{bag}: {name} topic {topic!r} not found; topics in the bag: '
                                  f'{sorted(topics)}')
-        conns = [topics[cfg.image_topic], topics[cfg.pose_topic], topics[cfg.gripper_topic]]
+        conns = [topics[topic] for _, topic in wanted]
         span = cfg.gripper_closed - cfg.gripper_open
         for conn, t_ns, raw in reader.messages(connections=conns):
             msg = reader.deserialize(raw, conn.msgtype)
             t = _stamp(msg, t_ns)
-            if conn.topic == cfg.image_topic:
+            if conn.topic in views:
                 img = decode_image(msg, conn.msgtype)
-                images.append((t, resize_frames(img[None], cfg.image_size)[0]))
+                views[conn.topic].append((t, resize_frames(img[None], cfg.image_size)[0]))
             elif conn.topic == cfg.pose_topic:
                 p, q = msg.pose.position, msg.pose.orientation
                 poses.append((t, p.x, p.y, p.z, q.w, q.x, q.y, q.z))
@@ -152,20 +185,55 @@ def read_bag(bag, cfg: ImportConfig):
                                      'use std_msgs/Float64 or sensor_msgs/JointState')
                 g = (float(value) - cfg.gripper_open) / span
                 grip.append((t, min(1.0, max(0.0, g))))
-    for name, series in (('image', images), ('pose', poses), ('gripper', grip)):
+    for name, series in [('image', views[cfg.image_topic]), ('pose', poses),
+                         ('gripper', grip)] + [(f'{t} image', views[t])
+                                               for t in cfg.extra_image_topics]:
         if not series:
             raise ValueError(f'{bag}: no {name} messages')
-    images.sort(key=lambda x: x[0])
-    return {'images': images, 'poses': np.array(sorted(poses)), 'gripper': np.array(sorted(grip)),
+    for series in views.values():
+        series.sort(key=lambda x: x[0])
+    images, extra, dropped = match_views(bag, [views[t] for t in image_topics], cfg)
+    return {'images': images, 'extra_images': extra, 'unsynced_frames': dropped,
+            'poses': np.array(sorted(poses)), 'gripper': np.array(sorted(grip)),
             'frame_id': frame_id}
+
+
+def match_views(bag, views, cfg: ImportConfig):
+    """
+    Pair every frame of the first camera with the nearest-stamped frame of each other camera.
+
+    ``views``: one time-sorted [(t, frame)] list per camera, the main one first. Returns
+    ``(images, extra, dropped)``: the main [(t, frame)] that have a frame of every camera within
+    ``cfg.image_sync_slop`` (stamps of a set agree within it), the other cameras' frames of
+    those sets (one list per extra camera) and the number of main frames dropped. ValueError
+    when no frame has a full set.
+    """
+    from jepa_ros.control.image_sync import match_stamps
+    main, others = views[0], views[1:]
+    if not others:
+        return main, [], 0
+    index, ok = match_stamps([t for t, _ in main], [[t for t, _ in o] for o in others],
+                             cfg.image_sync_slop)
+    if not ok.any():
+        spans = ', '.join(f'{topic} {v[0][0]:.3f}..{v[-1][0]:.3f}'
+                          for topic, v in zip(cfg.image_topics(), views))
+        raise ValueError(f'{bag}: no frame of {cfg.image_topic} has a frame of every other '
+                         f'camera within --image-sync-slop {cfg.image_sync_slop:g} s (stamps: '
+                         f'{spans}); check the topics and their clocks')
+    keep = np.flatnonzero(ok)
+    images = [main[i] for i in keep]
+    extra = [[other[j][1] for j in index[keep, k]] for k, other in enumerate(others)]
+    return images, extra, int(len(main) - len(keep))
 
 
 def resample(series, cfg: ImportConfig):
     """
     Resample the series of ``read_bag`` at ``cfg.rate``; return a list of segments.
 
-    Each segment is (times, frames, states). Ticks where a stream has a gap longer than
-    ``cfg.max_gap`` split the recording, so no episode interpolates across a dropout.
+    Each segment is (times, frames, states, extra_frames), ``extra_frames`` one (T, H, W, 3)
+    array per extra camera (the views of the same sets as ``frames``). Ticks where a stream has
+    a gap longer than ``cfg.max_gap`` split the recording, so no episode interpolates across a
+    dropout.
     """
     img_t = np.array([t for t, _ in series['images']])
     poses, grip = series['poses'], series['gripper']
@@ -197,8 +265,9 @@ def resample(series, cfg: ImportConfig):
         if len(seg) < cfg.min_steps:
             continue
         times = np.asarray(seg)
-        frames = np.stack([series['images'][max(0, np.searchsorted(img_t, t, 'right') - 1)][1]
-                           for t in times])
+        picks = [max(0, np.searchsorted(img_t, t, 'right') - 1) for t in times]
+        frames = np.stack([series['images'][i][1] for i in picks])
+        extra = [np.stack([view[i] for i in picks]) for view in series.get('extra_images', ())]
         states = np.zeros((len(times), 7))
         for k, t in enumerate(times):
             i = int(np.clip(np.searchsorted(poses[:, 0], t, 'right'), 1, len(poses) - 1))
@@ -207,23 +276,32 @@ def resample(series, cfg: ImportConfig):
             states[k, :3] = a[1:4] + f * (b[1:4] - a[1:4])
             states[k, 3:6] = quat_to_euler(*_slerp(a[4:8], b[4:8], f))
             states[k, 6] = np.interp(t, grip[:, 0], grip[:, 1])
-        out.append((times, frames, states))
+        out.append((times, frames, states, extra))
     return out
 
 
-def import_bag(bag, out_dir, cfg: ImportConfig) -> List[Path]:
-    """Convert one bag into episodes under ``out_dir``; return the written paths."""
+def import_bag(bag, out_dir, cfg: ImportConfig, stats: Optional[dict] = None) -> List[Path]:
+    """
+    Convert one bag into episodes under ``out_dir``; return the written paths.
+
+    ``stats`` (a dict), when given, receives ``unsynced_frames``: main-camera frames dropped for
+    want of a frame of every other camera within ``image_sync_slop``.
+    """
     from jepa_ros.data.episode import episode_path, make_episode, next_episode_index
     from jepa_ros.data.episode import write_episode
     cfg.validate()
     series = read_bag(bag, cfg)
+    if stats is not None:
+        stats['unsynced_frames'] = series['unsynced_frames']
     segments = resample(series, cfg)
     if not segments:
-        raise ValueError(f'{bag}: the three topics never overlap for {cfg.min_steps} ticks at '
-                         f'{cfg.rate} Hz (check topics, clocks and --max-gap)')
+        raise ValueError(f'{bag}: the topics never overlap for {cfg.min_steps} ticks at '
+                         f'{cfg.rate} Hz (check topics, clocks, --max-gap and, with several '
+                         f'cameras, --image-sync-slop)')
+    names = cfg.camera_names()
     written = []
     idx = next_episode_index(out_dir)
-    for k, (times, frames, states) in enumerate(segments):
+    for k, (times, frames, states, extra) in enumerate(segments):
         meta = {'source': 'rosbag2', 'bag': str(Path(bag).resolve()), 'segment': k,
                 'camera': {'topic': cfg.image_topic, 'width': cfg.image_size,
                            'height': cfg.image_size},
@@ -231,7 +309,13 @@ def import_bag(bag, out_dir, cfg: ImportConfig) -> List[Path]:
                           'frame': series['frame_id'], 'control_dt': 1.0 / cfg.rate,
                           'state': 'x y z roll pitch yaw gripper', 'action': 'state delta'},
                 'start_time': float(times[0])}
-        ep = make_episode(frames, states, timestamps=times - times[0], metadata=meta)
+        if extra:
+            meta['camera']['name'] = names[0]
+            meta.update(views=names, view_topics=cfg.image_topics(),
+                        image_sync_slop=cfg.image_sync_slop,
+                        unsynced_frames=series['unsynced_frames'])
+        ep = make_episode(frames, states, timestamps=times - times[0], metadata=meta,
+                          extra_frames=extra)
         written.append(write_episode(episode_path(out_dir, idx + k), ep, compress=cfg.compress))
     return written
 
@@ -254,14 +338,18 @@ def run(args) -> int:
     failed = 0
     total = 0
     for bag in args.bags:
+        stats = {}
         try:
-            paths = import_bag(bag, args.out, cfg)
+            paths = import_bag(bag, args.out, cfg, stats)
         except (ValueError, FileNotFoundError) as exc:
             print(f'error: {exc}', file=sys.stderr)
             failed += 1
             continue
         total += len(paths)
-        print(f'{bag}: {len(paths)} episode(s) -> {args.out}')
+        dropped = stats.get('unsynced_frames', 0)
+        note = (f' ({dropped} {cfg.image_topic} frame(s) without every camera within '
+                f'{cfg.image_sync_slop:g} s dropped)' if dropped else '')
+        print(f'{bag}: {len(paths)} episode(s) -> {args.out}{note}')
     print(f'imported {total} episode(s); {failed} bag(s) failed')
     return 1 if failed else 0
 

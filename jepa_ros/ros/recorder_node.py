@@ -10,6 +10,12 @@ timer samples the latest of each into one step; a step is skipped (and logged) w
 older than ``max_input_age_s``. Actions are derived from consecutive states by
 ``jepa_ros.data.make_episode``, as for simulated play data.
 
+Further cameras (``extra_image_topics``) make multi-view episodes: every step then stores one
+frame per camera, the set whose header stamps lie within ``image_sync_slop`` of each other (the
+planner node's rule, :class:`jepa_ros.control.image_sync.ViewSync`); a step without such a set is
+skipped and counted, never recorded with mismatched views. The camera names (``view_names``, or
+derived from the topics) go to ``metadata['views']``.
+
 Services: ``~/start`` and ``~/stop`` (std_srvs/Trigger; stop writes the episode) and
 ``~/record`` (std_srvs/SetBool). Episodes are written atomically (``write_episode``); on Ctrl-C
 the episode being recorded is written before the node exits.
@@ -21,9 +27,11 @@ from pathlib import Path
 import sys
 import threading
 import time
+from typing import Tuple
 
 from geometry_msgs.msg import PoseStamped
 from jepa_ros.control.commands import fit_image
+from jepa_ros.control.image_sync import camera_names, ViewSync
 from jepa_ros.data.episode import (episode_path, EpisodeError, make_episode,
                                    next_episode_index, write_episode)
 from jepa_ros.ros.image_conversion import image_to_numpy
@@ -63,6 +71,11 @@ class RecorderConfig:
     record_on_start: bool = False
     compress: bool = True
     robot_name: str = 'panda'
+    # Further cameras, one image topic each (e.g. [camera_side/image_raw]): multi-view episodes.
+    extra_image_topics: Tuple[str, ...] = ()
+    # Camera names of all views, the main camera first ('' = from the topics: camera, side).
+    view_names: Tuple[str, ...] = ()
+    image_sync_slop: float = 0.05          # s: header stamps of one step's views must agree
 
     def validate(self):
         """Raise ConfigError naming the first bad field."""
@@ -86,36 +99,75 @@ class RecorderConfig:
                               'must differ')
         if self.max_steps < 0 or self.max_steps == 1:
             raise ConfigError('RecorderConfig.max_steps must be 0 (no limit) or >= 2')
+        if not math.isfinite(self.image_sync_slop) or self.image_sync_slop < 0:
+            raise ConfigError(f'RecorderConfig.image_sync_slop must be a number >= 0, got '
+                              f'{self.image_sync_slop}')
+        topics = list(self.extra_image_topics)
+        if any(not t for t in topics) or len(set(topics)) != len(topics):
+            raise ConfigError(f'RecorderConfig.extra_image_topics must be distinct, non-empty '
+                              f'topic names, got {topics}')
+        if self.view_names:
+            try:
+                camera_names(['camera/image_raw'] + topics, self.view_names)
+            except ConfigError as exc:
+                raise ConfigError(f'RecorderConfig.{exc}') from None
         return self
 
 
 def recorder_params_yaml() -> str:
-    """Return config/recorder.yaml's body: the RecorderConfig defaults, block style."""
+    """
+    Return config/recorder.yaml's body: the RecorderConfig defaults, block style.
+
+    Empty lists become '' as declare_config expects (an empty YAML list has no ROS type).
+    """
     import yaml
-    return yaml.safe_dump({NODE_NAME: {'ros__parameters': to_dict(RecorderConfig())}},
-                          sort_keys=False, default_flow_style=False, width=99)
+    params = {k: ('' if isinstance(v, list) and not v else v)
+              for k, v in to_dict(RecorderConfig()).items()}
+    return yaml.safe_dump({NODE_NAME: {'ros__parameters': params}}, sort_keys=False,
+                          default_flow_style=False, width=99)
 
 
 class EpisodeBuffer:
-    """Steps of the episode being recorded; ``flush`` writes them as one episode file."""
+    """
+    Steps of the episode being recorded; ``flush`` writes them as one episode file.
 
-    def __init__(self, cfg: RecorderConfig, metadata: dict):
+    ``num_views`` > 1: each step holds that many camera frames (the first camera's first).
+    """
+
+    def __init__(self, cfg: RecorderConfig, metadata: dict, num_views: int = 1):
         self.cfg = cfg
         self.metadata = metadata
+        self.num_views = int(num_views)
         self.clear()
 
     def clear(self):
-        """Drop the buffered steps."""
+        """Drop the buffered steps and the skip count."""
         self.frames, self.states, self.times = [], [], []
+        self.extra = [[] for _ in range(self.num_views - 1)]
+        self.skipped = 0
 
     def __len__(self):
         return len(self.states)
 
-    def add(self, frame, state, t):
-        """Append one step (frame uint8 (H, W, 3), state (7,), t seconds)."""
-        if self.times and t <= self.times[-1]:
+    def mismatch(self, frames):
+        """Return why a step's frames (one per view) cannot join the episode, or None."""
+        if len(frames) != self.num_views:
+            return f'{len(frames)} camera view(s) for a {self.num_views}-view episode'
+        shapes = [tuple(np.shape(f)) for f in frames]
+        want = tuple(self.frames[0].shape) if self.frames else shapes[0]
+        if any(s != want for s in shapes):
+            return (f'camera frame sizes {shapes} differ from the episode frames {want} (set '
+                    f'image_size to store every camera at one size)')
+        return None
+
+    def add(self, frame, state, t, extra_frames=()):
+        """Append one step (frame uint8 (H, W, 3), state (7,), t seconds, the other views)."""
+        frames = [frame] + list(extra_frames)
+        if (self.times and t <= self.times[-1]) or self.mismatch(frames):
             return False
         self.frames.append(frame)
+        for views, f in zip(self.extra, frames[1:]):
+            views.append(f)
         self.states.append(np.asarray(state, dtype=np.float64))
         self.times.append(float(t))
         return True
@@ -127,8 +179,10 @@ class EpisodeBuffer:
             return None
         times = np.asarray(self.times) - self.times[0]
         meta = dict(self.metadata, num_recorded_steps=len(self))
+        meta['skipped_steps'] = self.skipped
         episode = make_episode(np.stack(self.frames), np.stack(self.states), timestamps=times,
-                               metadata=meta, control_dt=1.0 / self.cfg.rate_hz)
+                               metadata=meta, control_dt=1.0 / self.cfg.rate_hz,
+                               extra_frames=[np.stack(v) for v in self.extra])
         out = Path(self.cfg.out_dir).expanduser()
         out.mkdir(parents=True, exist_ok=True)
         path = write_episode(episode_path(out, next_episode_index(out)), episode,
@@ -150,21 +204,38 @@ class RecorderNode(Node):
         self._gripper = 0.0
         self._camera_meta = {}
         self.recording = False
+        self.skipped_steps = 0     # steps skipped while recording, all episodes
         self._t0 = None
         self._last_skip_log = -math.inf
         self.written = []
         inputs = MutuallyExclusiveCallbackGroup()
-        self.buffer = EpisodeBuffer(cfg, {
+        topics = ['camera/image_raw'] + list(cfg.extra_image_topics)
+        resolved = [self.resolve_topic_name(t) for t in topics]
+        if len(set(resolved)) != len(resolved):
+            raise ConfigError(f'extra_image_topics: every camera needs its own topic, got '
+                              f'{resolved} (the first is the main camera/image_raw)')
+        self.view_names = camera_names(resolved, cfg.view_names)
+        # Several cameras: a step takes the newest set of frames whose stamps agree.
+        self._sync = ViewSync(resolved, cfg.image_sync_slop) if len(topics) > 1 else None
+        metadata = {
             'source': 'jepa_ros recorder_node',
-            'camera': {'name': 'camera', 'topic': self.resolve_topic_name('camera/image_raw')},
+            'camera': {'name': self.view_names[0] if len(topics) > 1 or cfg.view_names
+                       else 'camera',
+                       'topic': resolved[0]},
             'robot': {'name': cfg.robot_name, 'frame': cfg.base_frame,
                       'control_dt': 1.0 / cfg.rate_hz,
                       'pose_topic': self.resolve_topic_name('ee_pose'),
                       'gripper_source': cfg.gripper_source,
                       'state': 'x y z roll pitch yaw gripper', 'action': 'state delta'},
-        })
-        self.create_subscription(Image, 'camera/image_raw', self._on_image, sensor_qos(2),
-                                 callback_group=inputs)
+        }
+        if self._sync is not None:
+            metadata.update(views=self.view_names, view_topics=resolved,
+                            image_sync_slop=cfg.image_sync_slop)
+        self.buffer = EpisodeBuffer(cfg, metadata, num_views=len(topics))
+        for index, topic in enumerate(topics):
+            self.create_subscription(Image, topic,
+                                     lambda msg, i=index: self._on_image(msg, i),
+                                     sensor_qos(2), callback_group=inputs)
         self.create_subscription(PoseStamped, 'ee_pose', self._on_pose, state_qos(),
                                  callback_group=inputs)
         if cfg.gripper_source == 'joint_states':
@@ -181,11 +252,15 @@ class RecorderNode(Node):
                                        callback_group=services)
         if cfg.record_on_start:
             self.start_recording()
-        self.get_logger().info(f'recorder ready: {cfg.rate_hz:g} Hz into {cfg.out_dir} '
+        views = ''
+        if self._sync is not None:
+            views = ', views ' + ', '.join(f'{n} ({t})' for n, t in zip(self.view_names,
+                                                                        resolved))
+        self.get_logger().info(f'recorder ready: {cfg.rate_hz:g} Hz into {cfg.out_dir}{views} '
                                f'(call ~/start and ~/stop)')
 
     # ------------------------------------------------------------------ inputs
-    def _on_image(self, msg):
+    def _on_image(self, msg, index=0):
         try:
             img = image_to_numpy(msg, 'rgb8')
             if self.cfg.image_size:
@@ -193,10 +268,17 @@ class RecorderNode(Node):
             else:
                 img = np.array(img)
         except ValueError as exc:
-            self.get_logger().warn(f'camera frame dropped: {exc}', throttle_duration_sec=5.0)
+            self.get_logger().warn(f'camera frame dropped ({self.view_names[index]}): {exc}',
+                                   throttle_duration_sec=5.0)
             return
+        now = time.monotonic()
         with self._lock:
-            self._image, self._image_t = img, time.monotonic()
+            if self._sync is not None:
+                stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+                self._sync.add(index, stamp, img, now)
+            if index:
+                return
+            self._image, self._image_t = img, now
             if not self._camera_meta:
                 self._camera_meta = {'width': int(img.shape[1]), 'height': int(img.shape[0]),
                                      'source_size': [int(msg.height), int(msg.width)],
@@ -284,19 +366,35 @@ class RecorderNode(Node):
         with self._lock:
             if not self.recording:
                 return
-            ages = {'camera': now - self._image_t, 'ee_pose': now - self._pose_t}
+            ages = {'ee_pose': now - self._pose_t}
+            if self._sync is None:
+                ages = {'camera': now - self._image_t, **ages}
             if self.cfg.gripper_source != 'none':
                 ages['gripper'] = now - self._gripper_t
             stale = {k: a for k, a in ages.items() if a > self.cfg.max_input_age_s}
-            if not stale:
+            reasons = [f'{k} {"never received" if math.isinf(a) else f"{a:.2f} s old"}'
+                       for k, a in stale.items()]
+            frames = [self._image]
+            if self._sync is not None:
+                views, why = self._sync.get(now, self.cfg.max_input_age_s)
+                if views is None:
+                    reasons.insert(0, why)
+                else:
+                    frames = views.images
+            if not reasons:
+                reasons = [r for r in [self.buffer.mismatch(frames)] if r]
+            if not reasons:
                 state = np.concatenate([self._state6, [self._gripper]])
-                self.buffer.add(self._image, state, now - self._t0)
+                self.buffer.add(frames[0], state, now - self._t0, frames[1:])
+            else:
+                self.buffer.skipped += 1
+                self.skipped_steps += 1
+            skipped = self.buffer.skipped
             full = self.cfg.max_steps and len(self.buffer) >= self.cfg.max_steps
-        if stale and now - self._last_skip_log > 2.0:
+        if reasons and now - self._last_skip_log > 2.0:
             self._last_skip_log = now
-            text = ', '.join(f'{k} {"never received" if math.isinf(a) else f"{a:.2f} s old"}'
-                             for k, a in stale.items())
-            self.get_logger().warn(f'step skipped: {text}')
+            self.get_logger().warn(f'step skipped: {", ".join(reasons)} ({skipped} skipped in '
+                                   f'this episode)')
         if full:
             self.flush()
 
