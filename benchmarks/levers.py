@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+r"""
+World-model levers: train, evaluate and tabulate each configuration on held-out seeds.
+
+Every row of the README's lever table is one entry of ``ROWS``: the commands that make its data
+and model (skipped when their output exists, so a row resumes), then the same measurements for
+all rows: action recovery on held-out play episodes (``eval_world_model.py``), and closed-loop
+``jepa-ros eval`` on the held-out seed range (reach 20 episodes; push and pick-and-place 5 each
+where the row asks). Tuning was done on seed 0; ``HELDOUT_SEED`` is only used here.
+
+    python benchmarks/levers.py list                 # rows and their commands
+    python benchmarks/levers.py run cpu_1view        # make and measure one row
+    python benchmarks/levers.py table                # JSON + markdown + PNG of all measured rows
+
+Sized for 2 CPU cores: training rows take 30-60 minutes each with one torch thread; the
+evaluation of one row 3-8 minutes.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+from typing import Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = Path(os.environ.get('LEVERS_RUNS', 'runs/levers'))
+PY = os.environ.get('PY', sys.executable)
+HELDOUT_SEED = 1000
+REACH_EPISODES = 20
+PUSH_PICK_EPISODES = 5
+DATA_1V = 'runs/default/data'           # scripts/train_default.sh's play / heldout data
+DATA_2V = f'{RUNS}/data2v'
+ENCODER = 'jepa_ros/assets/models/default'   # the JEPA-pretrained (video objective) encoder
+AC = f'{PY} -m jepa_ros.training.train_ac'
+AC_COMMON = '--steps 3000 --snapshot-every 1000 --eval-every 500 --log-every 100 --threads 1'
+# Planner energy of every row unless the row says otherwise: the 'changed' token weighting won
+# the energy comparison on the reference model (energy rows below), so models are compared with it.
+ENERGY = '--energy-weighting changed'
+
+# Shared data: (marker folder, commands).
+DATA = {
+    '1v': (f'{DATA_1V}/heldout', [
+        f'{PY} -m jepa_ros.data.collect --out {DATA_1V}/play --episodes 400 --seed 0 --no-append',
+        f'{PY} -m jepa_ros.data.collect --out {DATA_1V}/heldout --episodes 40 --seed 1 '
+        '--no-append']),
+    '2v': (f'{DATA_2V}/heldout', [
+        f'{PY} -m jepa_ros.data.collect --out {DATA_2V}/play --episodes 400 --seed 0 '
+        '--extra-cameras side --no-append',
+        f'{PY} -m jepa_ros.data.collect --out {DATA_2V}/heldout --episodes 40 --seed 1 '
+        '--extra-cameras side --no-append']),
+    'var': (f'{RUNS}/datavar/heldout_unseen', [
+        f'{PY} -m jepa_ros.data.collect --out {RUNS}/datavar/play --episodes 400 --seed 0 '
+        '--variation train --no-append',
+        f'{PY} -m jepa_ros.data.collect --out {RUNS}/datavar/heldout_unseen --episodes 40 '
+        '--seed 1 --variation unseen --no-append']),
+}
+
+
+@dataclasses.dataclass
+class Row:
+    """One lever setting: how its model is made and how it is measured."""
+
+    name: str
+    lever: str
+    setting: str
+    model: str
+    data: str = '1v'                       # key of DATA (play + held-out episodes)
+    train: List[str] = dataclasses.field(default_factory=list)
+    eval_args: str = ENERGY                # extra `jepa-ros eval` / planner options
+    push_pick: bool = False                # also push and pick-and-place (5 episodes each)
+    recovery_data: Optional[str] = None    # held-out episodes for action recovery
+    recovery_args: Optional[str] = ENERGY  # extra eval_world_model options; None: not measured
+    reach: bool = True                     # closed-loop reach (else only action recovery)
+    note: str = ''
+
+    def held_out(self) -> str:
+        """Return the held-out episode folder for action recovery."""
+        return self.recovery_data or f'{DATA[self.data][0]}'
+
+
+def _ac(out, data, extra=''):
+    return f'{AC} --data {data}/play --out {out} --encoder {ENCODER} {AC_COMMON} {extra}'.strip()
+
+
+def _rows() -> Dict[str, Row]:
+    r1, r2 = f'{RUNS}/ac_1view', f'{RUNS}/ac_2view'
+    rows = [
+        Row('reference_gpu', 'training length', 'H200, 9000 steps, batch 32 (old default)',
+            f'{RUNS}/reference_gpu/model',
+            train=[f'DEVICE=cuda AC_STEPS=9000 scripts/train_default.sh {RUNS}/reference_gpu '
+                   f'&& cp -r {RUNS}/reference_gpu/ac/model {RUNS}/reference_gpu/model'],
+            push_pick=True, note='needs a GPU (2.5 h on 2 CPU cores)',
+            eval_args='--energy-weighting none', recovery_args=''),
+        Row('cpu_1view', 'views', '1 view (front), CPU 3000 steps', f'{r1}/model',
+            train=[_ac(r1, DATA_1V)], push_pick=True),
+        Row('cpu_2view', 'views', '2 views (front + side), CPU 3000 steps, batch 16',
+            f'{r2}/model', data='2v', train=[_ac(r2, DATA_2V, '--batch-size 16')],
+            push_pick=True),
+    ]
+    for step in (2000,):
+        rows.append(Row(f'len_1view_{step}', 'training length', f'1 view, {step} of 3000 steps',
+                        f'{r1}/snapshots/step_{step:06d}', train=[_ac(r1, DATA_1V)],
+                        reach=False))
+    for name, spec, setting in (('randenc', 'preset:tiny', 'random-init encoder'),
+                                ('imageenc', f'{RUNS}/pretrain_image/model',
+                                 'single-frame JEPA encoder')):
+        out = f'{RUNS}/ac_{name}'
+        train = []
+        if name == 'imageenc':
+            train.append(f'{PY} -m jepa_ros.training.pretrain --data {DATA_1V}/play --out '
+                         f'{RUNS}/pretrain_image --objective image --mask-future-prob 0 '
+                         '--steps 1000 --threads 1')
+        train.append(f'{AC} --data {DATA_1V}/play --out {out} --encoder {spec} {AC_COMMON} '
+                     '--stop-at 1000')
+        rows.append(Row(f'enc_{name}', 'encoder', f'{setting}, 1000 of 3000 steps',
+                        f'{out}/snapshots/step_001000', train=train))
+    rows.append(Row('enc_video', 'encoder', 'video JEPA encoder (default), 1000 of 3000 steps',
+                    f'{r1}/snapshots/step_001000', train=[_ac(r1, DATA_1V)]))
+    ref = f'{RUNS}/reference_gpu/model'
+    for name, setting, args, rec in (
+            ('energy_changed', 'changed-token weighting (floor 0.2), H=1', '--energy-weighting '
+             'changed', '--energy-weighting changed'),
+            ('support_changed', 'changed weighting + training-support trust region '
+             '(mean +- 2.5 std), H=1', f'{ENERGY} --support-std 2.5', None),
+            ('energy_h2_last', 'changed weighting, last step, H=2 (control for the next row)',
+             f'{ENERGY} --horizon 2', None),
+            ('energy_h2_all', 'changed weighting, averaged over both steps, H=2',
+             f'{ENERGY} --horizon 2 --energy-horizon all', None)):
+        rows.append(Row(name, 'energy', f'{setting}; reference model', ref, eval_args=args,
+                        train=list(rows[0].train), recovery_args=rec))
+    rv = f'{RUNS}/ac_variety'
+    unseen = f'{RUNS}/datavar/heldout_unseen'
+    rows.append(Row('variety_none_unseen', 'scene variety',
+                    'nominal play data, tested on unseen colours/lighting, 1000 of 3000 steps',
+                    f'{r1}/snapshots/step_001000', data='var', train=[_ac(r1, DATA_1V)],
+                    eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen))
+    rows.append(Row('variety_train_unseen', 'scene variety',
+                    'randomised play data, tested on unseen colours/lighting, 1000 of 3000 steps',
+                    f'{rv}/snapshots/step_001000', data='var',
+                    train=[_ac(rv, f'{RUNS}/datavar', '--stop-at 1000')],
+                    eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen))
+    rs = f'{RUNS}/ac_side'
+    rows.append(Row('camera_side', 'camera placement',
+                    'side camera only (looks along y: 5 cm in y moves 0.3 px), 1000 of 3000 steps',
+                    f'{rs}/snapshots/step_001000', data='2v',
+                    train=[_ac(rs, DATA_2V, '--cameras side --stop-at 1000')]))
+    return {r.name: r for r in rows}
+
+
+ROWS = _rows()
+
+
+def sh(cmd: str, log: Path):
+    """Run a shell command from the repository root, teeing output to ``log``."""
+    print(f'$ {cmd}', flush=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE', MUJOCO_GL=os.environ.get('MUJOCO_GL', 'egl'))
+    with open(log, 'a') as fh:
+        fh.write(f'$ {cmd}\n')
+        fh.flush()
+        subprocess.run(cmd, shell=True, check=True, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+                       env=env)
+
+
+def eval_commands(row: Row) -> List[Tuple[Path, str]]:
+    """Return (result file, command) of every measurement of a row."""
+    out = RUNS / row.name
+    cmds = []
+    if row.recovery_args is not None:
+        cmds.append((out / 'recovery.json',
+                     f'{PY} benchmarks/eval_world_model.py --model {row.model} --data '
+                     f'{row.held_out()} --threads 1 --out {out}/recovery.json '
+                     f'{row.recovery_args}'.strip()))
+    base = (f'{PY} -m jepa_ros.cli eval --checkpoint {row.model} --seed {HELDOUT_SEED} '
+            f'--baselines none --videos 1 --quiet {row.eval_args}').strip()
+    if row.reach:
+        cmds.append((out / 'reach' / 'results.json',
+                     f'{base} --task reach --episodes {REACH_EPISODES} --out {out}/reach'))
+    if row.push_pick:
+        cmds.append((out / 'push_pick' / 'results.json',
+                     f'{base} --task push,pick_place --episodes {PUSH_PICK_EPISODES} '
+                     f'--out {out}/push_pick'))
+    return cmds
+
+
+def run_row(row: Row, wait: bool = False):
+    """
+    Make the row's data and model when missing, then every missing measurement.
+
+    ``wait`` polls for the model (made by a training run started elsewhere) instead of training.
+    """
+    log = RUNS / row.name / 'log.txt'
+    if wait:
+        import time
+        while not (ROOT / row.model / 'config.json').is_file():
+            time.sleep(30)
+        time.sleep(5)   # let the writer finish the weights
+    marker, data_cmds = DATA[row.data]
+    if not (ROOT / marker).is_dir():
+        for c in data_cmds:
+            sh(c, log)
+    if not (ROOT / row.model).is_dir():
+        for c in row.train:
+            sh(c, log)
+    if not (ROOT / row.model).is_dir():
+        raise SystemExit(f'{row.name}: {row.model} was not produced; see {log}')
+    for result, cmd in eval_commands(row):
+        if not (ROOT / result).is_file():
+            sh(cmd, log)
+
+
+def _load(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def collect() -> List[dict]:
+    """Return one summary dict per row that has at least one measurement."""
+    out = []
+    for row in ROWS.values():
+        d = RUNS / row.name
+        rec, reach, pp = (_load(d / 'recovery.json'), _load(d / 'reach' / 'results.json'),
+                          _load(d / 'push_pick' / 'results.json'))
+        if not (rec or reach or pp):
+            continue
+        item = {'row': row.name, 'lever': row.lever, 'setting': row.setting,
+                'model': row.model, 'note': row.note,
+                'commands': row.train + [c for _, c in eval_commands(row)]}
+        if rec:
+            ar = rec.get('action_recovery') or {}
+            item['action_recovery_cm'] = ar.get('median_translation_error_cm')
+            item['zero_action_cm'] = ar.get('zero_action_median_error_cm')
+            item['latent_ratio_1'] = rec['latent_prediction'].get('1', {}).get('ratio')
+        for res in (reach, pp):
+            if not res:
+                continue
+            for task, methods in res['tasks'].items():
+                s = methods['planner']
+                item[task] = [s['successes'], s['episodes']]
+                item[f'{task}_plan_ms'] = s['plan_ms_mean']
+                item[f'{task}_final_cm'] = 100 * s['final_distance_m_mean']
+        out.append(item)
+    return out
+
+
+def markdown(items: List[dict]) -> str:
+    """Return the README table."""
+    def frac(v):
+        return f'{v[0]}/{v[1]}' if v else '-'
+
+    def num(v, fmt):
+        return format(v, fmt) if isinstance(v, (int, float)) else '-'
+    lines = ['| lever | setting | reach | push | pick & place | action recovery [cm] '
+             '(zero action) | latent ratio (1 step) | plan ms | row |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for it in items:
+        lines.append(
+            f'| {it["lever"]} | {it["setting"]} | {frac(it.get("reach"))} | '
+            f'{frac(it.get("push"))} | {frac(it.get("pick_place"))} | '
+            f'{num(it.get("action_recovery_cm"), ".2f")} ({num(it.get("zero_action_cm"), ".2f")})'
+            f' | {num(it.get("latent_ratio_1"), ".2f")} | {num(it.get("reach_plan_ms"), ".0f")} '
+            f'| `{it["row"]}` |')
+    return '\n'.join(lines)
+
+
+def plot(items: List[dict], path: Path):
+    """Bar chart of reach success and action recovery per row."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = [it['row'] for it in items]
+    reach = [100 * it['reach'][0] / it['reach'][1] if it.get('reach') else 0 for it in items]
+    rec = [it.get('action_recovery_cm') or 0 for it in items]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(items) + 1.5))
+    axes[0].barh(names, reach, color='tab:blue')
+    axes[0].axvline(95, color='k', ls='--', lw=0.8)
+    axes[0].set_xlim(0, 100)
+    axes[0].set_xlabel(f'reach success [%] (seed {HELDOUT_SEED}, {REACH_EPISODES} episodes; '
+                       'target 95 %)')
+    axes[0].invert_yaxis()
+    axes[1].barh(names, rec, color='tab:orange')
+    zero = [it.get('zero_action_cm') for it in items if it.get('zero_action_cm')]
+    if zero:
+        axes[1].axvline(float(sum(zero) / len(zero)), color='k', ls=':', lw=0.8,
+                        label='zero action')
+        axes[1].legend(fontsize=7)
+    axes[1].set_xlabel('action recovery median error [cm] (lower is better)')
+    axes[1].invert_yaxis()
+    axes[1].set_yticklabels([])
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+PRETRAIN_RUNS = {
+    'video clips (default)': (f'{RUNS}/pretrain_video', f'{PY} -m jepa_ros.training.pretrain '
+                              f'--data {DATA_1V}/play --out {RUNS}/pretrain_video --steps 1000'),
+    'single frames': (f'{RUNS}/pretrain_image', f'{PY} -m jepa_ros.training.pretrain --data '
+                      f'{DATA_1V}/play --out {RUNS}/pretrain_image --objective image '
+                      '--mask-future-prob 0 --steps 1000'),
+}
+
+
+def plot_collapse(path: Path) -> Optional[dict]:
+    """Plot the image-dependent spread and effective rank of the target features per objective."""
+    import csv
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    curves = {}
+    for label, (folder, _) in PRETRAIN_RUNS.items():
+        f = ROOT / folder / 'curves.csv'
+        if f.is_file():
+            rows = list(csv.DictReader(f.open()))
+            curves[label] = {k: [float(r[k]) for r in rows if r.get(k)]
+                             for k in ('step', 'image_spread', 'eff_rank')}
+    if not curves:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for label, c in curves.items():
+        axes[0].plot(c['step'][:len(c['image_spread'])], c['image_spread'], label=label)
+        axes[1].plot(c['step'][:len(c['eff_rank'])], c['eff_rank'], label=label)
+    axes[0].axhline(0.02, color='k', ls=':', lw=0.8, label='collapse guard (0.02)')
+    axes[0].set_ylabel('image-dependent spread of targets')
+    axes[1].set_ylabel('effective rank of targets')
+    for ax in axes:
+        ax.set_xlabel('pretraining step')
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7)
+    fig.suptitle('JEPA pretraining objective: collapse diagnostics', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return {label: {'final_image_spread': c['image_spread'][-1], 'final_eff_rank': c['eff_rank'][-1],
+                    'min_image_spread': min(c['image_spread']), 'steps': c['step'][-1]}
+            for label, c in curves.items()}
+
+
+AC_CURVES = {
+    'reference (H200, batch 32)': f'{RUNS}/reference_gpu/ac',
+    '1 view (CPU, batch 32)': f'{RUNS}/ac_1view',
+    '2 views (CPU, batch 16)': f'{RUNS}/ac_2view',
+    'random-init encoder (CPU)': f'{RUNS}/ac_randenc',
+    'randomised scenes (CPU)': f'{RUNS}/ac_variety',
+}
+
+
+def plot_learning_curves(path: Path) -> Optional[dict]:
+    """Plot validation loss / copy-last-frame baseline against AC training steps per run."""
+    import csv
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    out = {}
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for label, folder in AC_CURVES.items():
+        f = ROOT / folder / 'curves.csv'
+        if not f.is_file():
+            continue
+        rows = [r for r in csv.DictReader(f.open()) if r.get('val_ratio')]
+        if not rows:
+            continue
+        steps = [float(r['step']) for r in rows]
+        ratio = [float(r['val_ratio']) for r in rows]
+        ax.plot(steps, ratio, marker='.', label=label)
+        out[label] = {'steps': steps, 'val_ratio': ratio}
+    if not out:
+        plt.close(fig)
+        return None
+    ax.axhline(1.0, color='k', ls=':', lw=0.8, label='copy last frame')
+    ax.set_xscale('log')
+    ax.set_xlabel('AC training step')
+    ax.set_ylabel('val loss / copy-last-frame')
+    ax.legend(fontsize=7)
+    ax.set_title('predictor learning curves (held-out clips)', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def main(argv=None):
+    """Command line: list, run ROW..., table."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
+    sub = parser.add_subparsers(dest='cmd', required=True)
+    sub.add_parser('list', help='rows and their commands')
+    p_run = sub.add_parser('run', help='make and measure rows')
+    p_run.add_argument('rows', nargs='+', choices=sorted(ROWS))
+    p_run.add_argument('--wait', action='store_true',
+                       help='wait for each model to appear instead of training it')
+    p_tab = sub.add_parser('table', help='write JSON, markdown and PNG of the measured rows')
+    p_tab.add_argument('--json', default='benchmarks/results/levers.json')
+    p_tab.add_argument('--png', default='docs/images/levers.png')
+    args = parser.parse_args(argv)
+    if args.cmd == 'list':
+        for row in ROWS.values():
+            print(f'{row.name}: {row.lever}: {row.setting}')
+            for c in row.train + [c for _, c in eval_commands(row)]:
+                print(f'    {c}')
+        return 0
+    if args.cmd == 'run':
+        for name in args.rows:
+            run_row(ROWS[name], wait=args.wait)
+        return 0
+    items = collect()
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(items, indent=1) + '\n')
+    if items:
+        plot(items, Path(args.png))
+    curves = plot_learning_curves(Path(args.png).with_name('levers_learning_curves.png'))
+    if curves:
+        Path(args.json).with_name('levers_learning_curves.json').write_text(
+            json.dumps(curves, indent=1) + '\n')
+    collapse = plot_collapse(Path(args.png).with_name('collapse_spread.png'))
+    if collapse:
+        Path(args.json).with_name('levers_pretraining.json').write_text(
+            json.dumps({'runs': collapse, 'commands': {k: v[1] for k, v in
+                                                       PRETRAIN_RUNS.items()}}, indent=1) + '\n')
+        print(json.dumps(collapse, indent=1))
+    print(markdown(items))
+    print(f'wrote {args.json} and {args.png}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
