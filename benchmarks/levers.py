@@ -40,7 +40,8 @@ AC = f'{PY} -m jepa_ros.training.train_ac'
 AC_COMMON = '--steps 3000 --snapshot-every 1000 --eval-every 500 --log-every 100 --threads 1'
 # Planner energy of every row unless the row says otherwise: the 'changed' token weighting won
 # the energy comparison on the reference model (energy rows below), so models are compared with it.
-ENERGY = '--energy-weighting changed'
+ENERGY = '--energy-weighting changed --support-std 0'
+RECOVERY = '--energy-weighting changed'      # the same energy for action recovery
 
 # Shared data: (marker folder, commands).
 DATA = {
@@ -74,7 +75,7 @@ class Row:
     eval_args: str = ENERGY                # extra `jepa-ros eval` / planner options
     push_pick: bool = False                # also push and pick-and-place (5 episodes each)
     recovery_data: Optional[str] = None    # held-out episodes for action recovery
-    recovery_args: Optional[str] = ENERGY  # extra eval_world_model options; None: not measured
+    recovery_args: Optional[str] = RECOVERY  # extra eval_world_model options; None: not measured
     reach: bool = True                     # closed-loop reach (else only action recovery)
     note: str = ''
 
@@ -95,17 +96,16 @@ def _rows() -> Dict[str, Row]:
             train=[f'DEVICE=cuda AC_STEPS=9000 scripts/train_default.sh {RUNS}/reference_gpu '
                    f'&& cp -r {RUNS}/reference_gpu/ac/model {RUNS}/reference_gpu/model'],
             push_pick=True, note='needs a GPU (2.5 h on 2 CPU cores)',
-            eval_args='--energy-weighting none', recovery_args=''),
+            eval_args='--energy-weighting none --support-std 0', recovery_args=''),
         Row('cpu_1view', 'views', '1 view (front), CPU 3000 steps', f'{r1}/model',
             train=[_ac(r1, DATA_1V)], push_pick=True),
-        Row('cpu_2view', 'views', '2 views (front + side), CPU 3000 steps, batch 16',
-            f'{r2}/model', data='2v', train=[_ac(r2, DATA_2V, '--batch-size 16')],
-            push_pick=True),
+        Row('cpu_2view', 'views', '2 views (front + side), batch 16, 2000 of 3000 steps',
+            f'{r2}/snapshots/step_002000', data='2v',
+            train=[_ac(r2, DATA_2V, '--batch-size 16 --stop-at 2000')]),
     ]
-    for step in (2000,):
-        rows.append(Row(f'len_1view_{step}', 'training length', f'1 view, {step} of 3000 steps',
-                        f'{r1}/snapshots/step_{step:06d}', train=[_ac(r1, DATA_1V)],
-                        reach=False))
+    rows.append(Row('len_1view_2000', 'views / training length',
+                    '1 view (front), batch 32, 2000 of 3000 steps',
+                    f'{r1}/snapshots/step_002000', train=[_ac(r1, DATA_1V)]))
     for name, spec, setting in (('randenc', 'preset:tiny', 'random-init encoder'),
                                 ('imageenc', f'{RUNS}/pretrain_image/model',
                                  'single-frame JEPA encoder')):
@@ -124,9 +124,9 @@ def _rows() -> Dict[str, Row]:
     ref = f'{RUNS}/reference_gpu/model'
     for name, setting, args, rec in (
             ('energy_changed', 'changed-token weighting (floor 0.2), H=1', '--energy-weighting '
-             'changed', '--energy-weighting changed'),
+             'changed --support-std 0', RECOVERY),
             ('support_changed', 'changed weighting + training-support trust region '
-             '(mean +- 2.5 std), H=1', f'{ENERGY} --support-std 2.5', None),
+             '(mean +- 2.5 std), H=1', '--energy-weighting changed --support-std 2.5', None),
             ('energy_h2_last', 'changed weighting, last step, H=2 (control for the next row)',
              f'{ENERGY} --horizon 2', None),
             ('energy_h2_all', 'changed weighting, averaged over both steps, H=2',
