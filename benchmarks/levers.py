@@ -339,7 +339,8 @@ def plot_collapse(path: Path) -> Optional[dict]:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-    return {label: {'final_image_spread': c['image_spread'][-1], 'final_eff_rank': c['eff_rank'][-1],
+    return {label: {'final_image_spread': c['image_spread'][-1],
+                    'final_eff_rank': c['eff_rank'][-1],
                     'min_image_spread': min(c['image_spread']), 'steps': c['step'][-1]}
             for label, c in curves.items()}
 
