@@ -118,7 +118,7 @@ def _rows() -> Dict[str, Row]:
         train.append(f'{AC} --data {DATA_1V}/play --out {out} --encoder {spec} {AC_COMMON} '
                      '--stop-at 1000')
         rows.append(Row(f'enc_{name}', 'encoder', f'{setting}, 1000 of 3000 steps',
-                        f'{out}/snapshots/step_001000', train=train))
+                        f'{out}/snapshots/step_001000', train=train, reach=False))
     rows.append(Row('enc_video', 'encoder', 'video JEPA encoder (default), 1000 of 3000 steps',
                     f'{r1}/snapshots/step_001000', train=[_ac(r1, DATA_1V)]))
     ref = f'{RUNS}/reference_gpu/model'
@@ -138,12 +138,12 @@ def _rows() -> Dict[str, Row]:
     rows.append(Row('variety_none_unseen', 'scene variety',
                     'nominal play data, tested on unseen colours/lighting, 1000 of 3000 steps',
                     f'{r1}/snapshots/step_001000', data='var', train=[_ac(r1, DATA_1V)],
-                    eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen))
+                    eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen, reach=False))
     rows.append(Row('variety_train_unseen', 'scene variety',
                     'randomised play data, tested on unseen colours/lighting, 1000 of 3000 steps',
                     f'{rv}/snapshots/step_001000', data='var',
                     train=[_ac(rv, f'{RUNS}/datavar', '--stop-at 1000')],
-                    eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen))
+                    eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen, reach=False))
     rs = f'{RUNS}/ac_side'
     rows.append(Row('camera_side', 'camera placement',
                     'side camera only (looks along y: 5 cm in y moves 0.3 px), 1000 of 3000 steps',

@@ -20,10 +20,11 @@ import numpy as np
 BASELINES = ('random', 'untrained', 'hold', 'oracle')
 # Planner settings that keep one replanning step near 0.2 s for the tiny default model on one
 # CPU thread (the official 400 x 10, horizon 2 takes tens of seconds there), with the energy that
-# measured best for small models (changed-token weighting: README's lever table). Any
-# PlannerConfig option given on the command line overrides these.
+# measured best for small models (changed-token weighting) and the training-support trust region
+# (no drifting into the workspace corners): README's lever table. Any PlannerConfig option given
+# on the command line overrides these.
 CPU_PLANNER_DEFAULTS = {'horizon': 1, 'samples': 48, 'topk': 8, 'iterations': 3,
-                        'energy_weighting': 'changed'}
+                        'energy_weighting': 'changed', 'support_std': 2.5}
 
 
 @dataclasses.dataclass

@@ -62,6 +62,9 @@ def add_arguments(parser):
     parser.add_argument('--samples', type=int, default=48, help='CEM samples per iteration')
     parser.add_argument('--iterations', type=int, default=3, help='CEM iterations')
     parser.add_argument('--horizon', type=int, default=1, help='planning horizon')
+    parser.add_argument('--support-std', type=float, default=2.5,
+                        help='planner trust region: keep targets within mean +- this many std of '
+                             "the model's training positions (0: off)")
     parser.add_argument('--energy-weighting', default='changed', choices=('none', 'changed'),
                         help="planner energy: 'changed' weights the tokens that differ between "
                              "the current and the goal image (default), 'none' is plain L1")
@@ -502,6 +505,7 @@ def _run(args, tasks, out):
         'planner.samples': int(args.samples), 'planner.iterations': int(args.iterations),
         'planner.horizon': int(args.horizon), 'planner.topk': min(8, int(args.samples)),
         'planner.energy_weighting': str(args.energy_weighting),
+        'planner.support_std': float(args.support_std),
         'planner.seed': int(args.seed),
         'planner.workspace_min': _ros_list(sim_cfg.workspace_low),
         'planner.workspace_max': _ros_list(sim_cfg.workspace_high),
