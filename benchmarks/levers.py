@@ -35,7 +35,8 @@ REACH_EPISODES = 20
 PUSH_PICK_EPISODES = 5
 DATA_1V = 'runs/default/data'           # scripts/train_default.sh's play / heldout data
 DATA_2V = f'{RUNS}/data2v'
-ENCODER = 'jepa_ros/assets/models/default'   # the JEPA-pretrained (video objective) encoder
+# The JEPA-pretrained (video objective) encoder: the previous default model, now `h200_9000`.
+ENCODER = 'jepa_ros/assets/models/h200_9000'
 AC = f'{PY} -m jepa_ros.training.train_ac'
 AC_COMMON = '--steps 3000 --snapshot-every 1000 --eval-every 500 --log-every 100 --threads 1'
 # Planner energy of every row unless the row says otherwise: the 'changed' token weighting won
@@ -91,20 +92,22 @@ def _ac(out, data, extra=''):
 def _rows() -> Dict[str, Row]:
     r1, r2 = f'{RUNS}/ac_1view', f'{RUNS}/ac_2view'
     rows = [
-        Row('reference_gpu', 'training length', 'H200, 9000 steps, batch 32 (old default)',
-            f'{RUNS}/reference_gpu/model',
-            train=[f'DEVICE=cuda AC_STEPS=9000 scripts/train_default.sh {RUNS}/reference_gpu '
-                   f'&& cp -r {RUNS}/reference_gpu/ac/model {RUNS}/reference_gpu/model'],
+        Row('reference_gpu', 'energy',
+            'official plain L1, H=1; reference model = JEPA encoder + 9000 AC steps on an H200 '
+            '(old default, `h200_9000`)', ENCODER,
+            train=[f'DEVICE=cuda ENCODER=jepa AC_STEPS=9000 AC_STOP=0 scripts/train_default.sh '
+                   f'{RUNS}/reference_gpu  # then copy the model to {ENCODER}'],
             push_pick=True, note='needs a GPU (2.5 h on 2 CPU cores)',
             eval_args='--energy-weighting none --support-std 0', recovery_args=''),
-        Row('cpu_1view', 'views', '1 view (front), CPU 3000 steps', f'{r1}/model',
+        Row('cpu_1view', 'training length', 'JEPA encoder, 1 view, CPU 3000 steps', f'{r1}/model',
             train=[_ac(r1, DATA_1V)], push_pick=True),
-        Row('cpu_2view', 'views', '2 views (front + side), batch 16, 2000 of 3000 steps',
+        Row('cpu_2view', 'views',
+            'JEPA encoder, 2 views (front + side), batch 16, 2000 of 3000 steps',
             f'{r2}/snapshots/step_002000', data='2v',
             train=[_ac(r2, DATA_2V, '--batch-size 16 --stop-at 2000')]),
     ]
-    rows.append(Row('len_1view_2000', 'views / training length',
-                    '1 view (front), batch 32, 2000 of 3000 steps',
+    rows.append(Row('len_1view_2000', 'views',
+                    'JEPA encoder, 1 view (front), batch 32, 2000 of 3000 steps',
                     f'{r1}/snapshots/step_002000', train=[_ac(r1, DATA_1V)]))
     for name, spec, setting in (('randenc', 'preset:tiny', 'random-init encoder'),
                                 ('imageenc', f'{RUNS}/pretrain_image/model',
@@ -115,13 +118,25 @@ def _rows() -> Dict[str, Row]:
             train.append(f'{PY} -m jepa_ros.training.pretrain --data {DATA_1V}/play --out '
                          f'{RUNS}/pretrain_image --objective image --mask-future-prob 0 '
                          '--steps 1000 --threads 1')
-        train.append(f'{AC} --data {DATA_1V}/play --out {out} --encoder {spec} {AC_COMMON} '
+        # (these ran with a 4000-step schedule, stopped at 1000)
+        common = AC_COMMON.replace('--steps 3000', '--steps 4000')
+        train.append(f'{AC} --data {DATA_1V}/play --out {out} --encoder {spec} {common} '
                      '--stop-at 1000')
-        rows.append(Row(f'enc_{name}', 'encoder', f'{setting}, 1000 of 3000 steps',
-                        f'{out}/snapshots/step_001000', train=train, reach=False))
-    rows.append(Row('enc_video', 'encoder', 'video JEPA encoder (default), 1000 of 3000 steps',
+        rows.append(Row(f'enc_{name}', 'encoder', f'{setting}, 1000 of 4000 steps',
+                        f'{out}/snapshots/step_001000', train=train,
+                        push_pick=name == 'randenc'))
+    rr = f'{RUNS}/ac_rand3k'
+    rows.append(Row('len_rand_2000', 'training length',
+                    'random-init encoder, 2000 steps (resumed at 1000 with a 3000-step schedule)',
+                    f'{rr}/snapshots/step_002000',
+                    train=[next(r for r in rows if r.name == 'enc_randenc').train[-1], f'mkdir -p {rr} && cp {RUNS}/ac_randenc/checkpoint.pt '
+                           f'{rr}/ && {AC} --data {DATA_1V}/play --out {rr} --encoder preset:tiny '
+                           f'{AC_COMMON}']))
+    rows.append(Row('enc_video', 'encoder',
+                    'video JEPA encoder (old default), 1000 of 3000 steps (750 under a 4000 '
+                    'schedule)',
                     f'{r1}/snapshots/step_001000', train=[_ac(r1, DATA_1V)]))
-    ref = f'{RUNS}/reference_gpu/model'
+    ref = ENCODER
     for name, setting, args, rec in (
             ('energy_changed', 'changed-token weighting (floor 0.2), H=1', '--energy-weighting '
              'changed --support-std 0', RECOVERY),
@@ -221,10 +236,14 @@ def _load(path: Path):
         return None
 
 
+LEVER_ORDER = ('energy', 'encoder', 'training length', 'views', 'camera placement',
+               'scene variety')
+
+
 def collect() -> List[dict]:
-    """Return one summary dict per row that has at least one measurement."""
+    """Return one summary dict per row that has at least one measurement, grouped by lever."""
     out = []
-    for row in ROWS.values():
+    for row in sorted(ROWS.values(), key=lambda r: LEVER_ORDER.index(r.lever)):
         d = RUNS / row.name
         rec, reach, pp = (_load(d / 'recovery.json'), _load(d / 'reach' / 'results.json'),
                           _load(d / 'push_pick' / 'results.json'))

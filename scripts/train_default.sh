@@ -2,16 +2,18 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
 #
-# Produce the default world model: play data -> JEPA pretraining -> AC predictor -> evaluation.
-# Sized for a 2-core CPU (about an hour on a quiet machine): collect ~2-4 min, pretrain 1000
-# steps 6-20 min, train-ac 3000 steps ~30-50 min (2 torch threads, ~1-2 steps/s), eval ~2 min.
+# Produce the default world model: play data -> (optional JEPA pretraining) -> AC predictor
+# -> held-out evaluation. The shipped default is this script's defaults: the AC predictor on a
+# random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py: reach
+# 13/20 against 0/20 at 1000 AC steps), 1000 steps of a 4000-step schedule. On 2 CPU cores:
+# collect ~2-4 min, train-ac ~10-25 min (1-2 steps/s), eval ~2 min.
 # Every stage resumes from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
-# SCALE=0.1 for a quick smoke version of the whole sequence, PRE_STEPS / AC_STEPS / AC_BATCH to
-# override the step counts and batch, DEVICE=auto|cpu|cuda, EXTRA_CAMERAS=side for a two-view
-# model (front + side; use AC_BATCH=16 to keep the CPU time of one step))
-# The shipped jepa_ros/assets/models/default is this recipe (see its README.md); the previous
-# default (H200, AC_STEPS=9000) is the `reference_gpu` row of benchmarks/levers.py.
+# SCALE=0.1 for a quick smoke version of the whole sequence, DEVICE=auto|cpu|cuda,
+# ENCODER=random|jepa (jepa: pretrain the encoder first, PRE_STEPS steps), AC_STEPS (schedule
+# length) and AC_STOP (step to stop at and ship; 0 = AC_STEPS), AC_BATCH,
+# EXTRA_CAMERAS=side for a two-view model (front + side)).
+# The previous default (JEPA encoder, H200, AC 9000 steps) ships as `h200_9000`.
 set -euo pipefail
 OUT=${1:-runs/default}
 PY=${PY:-.venv/bin/python}
@@ -24,8 +26,11 @@ scaled() { "$PY" -c "import sys; print(max(int(sys.argv[2]), int(round(float(sys
 EPISODES=$(scaled 400 20)
 VAL_EPISODES=$(scaled 40 4)
 PRE_STEPS=${PRE_STEPS:-$(scaled 1000 40)}
-AC_STEPS=${AC_STEPS:-$(scaled 3000 60)}
+AC_STEPS=${AC_STEPS:-$(scaled 4000 60)}
+AC_STOP=${AC_STOP:-$(scaled 1000 30)}
+[ "$AC_STOP" -gt 0 ] || AC_STOP=$AC_STEPS
 AC_BATCH=${AC_BATCH:-32}
+ENCODER=${ENCODER:-random}
 DEVICE=${DEVICE:-auto}
 EXTRA_CAMERAS=${EXTRA_CAMERAS:-}
 CAMS=()
@@ -47,16 +52,23 @@ fi
     --steps 40 --seed 1 --no-append "${CAMS[@]}"
   touch "$OUT/data/heldout/.done"; }
 
-# 2. V-JEPA pretraining of the encoder (tiny preset, 64 px, 4-frame clips).
-"${RUN[@]}" jepa_ros.training.pretrain --data "$OUT/data/play" --out "$OUT/pretrain" \
-  --steps "$PRE_STEPS" --device "$DEVICE"
+# 2. The frozen encoder: random-init tiny preset (seed 0), or V-JEPA pretraining on the play
+#    clips (tiny preset, 64 px, 4-frame clips) with ENCODER=jepa.
+if [ "$ENCODER" = jepa ]; then
+  "${RUN[@]}" jepa_ros.training.pretrain --data "$OUT/data/play" --out "$OUT/pretrain" \
+    --steps "$PRE_STEPS" --device "$DEVICE"
+  ENC="$OUT/pretrain/model"
+else
+  ENC=preset:tiny
+fi
 
-# 3. V-JEPA 2-AC predictor on the frozen pretrained encoder.
+# 3. V-JEPA 2-AC predictor on the frozen encoder; the step-AC_STOP snapshot is the model.
 "${RUN[@]}" jepa_ros.training.train_ac --data "$OUT/data/play" --out "$OUT/ac" \
-  --encoder "$OUT/pretrain/model" --steps "$AC_STEPS" --batch-size "$AC_BATCH" \
-  --snapshot-every 1000 --device "$DEVICE"
+  --encoder "$ENC" --steps "$AC_STEPS" --stop-at "$AC_STOP" --batch-size "$AC_BATCH" \
+  --snapshot-every "$AC_STOP" --device "$DEVICE"
+MODEL="$OUT/ac/snapshots/$(printf 'step_%06d' "$AC_STOP")"
 
 # 4. Held-out evaluation (JSON next to the model).
-"$PY" benchmarks/eval_world_model.py --model "$OUT/ac/model" --data "$OUT/data/heldout" \
-  --out "$OUT/ac/eval.json" --energy-weighting changed
-echo "model: $OUT/ac/model  (load with VJEPA2WorldModel.from_checkpoint)"
+"$PY" benchmarks/eval_world_model.py --model "$MODEL" --data "$OUT/data/heldout" \
+  --out "$MODEL/eval.json" --energy-weighting changed
+echo "model: $MODEL  (jepa-ros eval --checkpoint $MODEL; VJEPA2WorldModel.from_checkpoint)"
