@@ -131,7 +131,7 @@ def _rows() -> Dict[str, Row]:
                     f'{rr}/snapshots/step_002000',
                     train=[next(r for r in rows if r.name == 'enc_randenc').train[-1], f'mkdir -p {rr} && cp {RUNS}/ac_randenc/checkpoint.pt '
                            f'{rr}/ && {AC} --data {DATA_1V}/play --out {rr} --encoder preset:tiny '
-                           f'{AC_COMMON}']))
+                           f'{AC_COMMON} --stop-at 2000'], push_pick=True))
     rows.append(Row('enc_video', 'encoder',
                     'video JEPA encoder (old default), 1000 of 3000 steps (750 under a 4000 '
                     'schedule)',
@@ -325,6 +325,10 @@ PRETRAIN_RUNS = {
     'single frames': (f'{RUNS}/pretrain_image', f'{PY} -m jepa_ros.training.pretrain --data '
                       f'{DATA_1V}/play --out {RUNS}/pretrain_image --objective image '
                       '--mask-future-prob 0 --steps 1000'),
+    'single frames, no variance hinge': (
+        f'{RUNS}/pretrain_image_nohinge', f'{PY} -m jepa_ros.training.pretrain --data '
+        f'{DATA_1V}/play --out {RUNS}/pretrain_image_nohinge --objective image '
+        '--mask-future-prob 0 --var-weight 0 --steps 1000'),
 }
 
 

@@ -5,13 +5,15 @@
 # Produce the default world model: play data -> (optional JEPA pretraining) -> AC predictor
 # -> held-out evaluation. The shipped default is this script's defaults: the AC predictor on a
 # random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py: reach
-# 13/20 against 0/20 at 1000 AC steps), 1000 steps of a 4000-step schedule. On 2 CPU cores:
-# collect ~2-4 min, train-ac ~10-25 min (1-2 steps/s), eval ~2 min.
+# 13/20 against 0/20 at 1000 AC steps, 18/20 at 2000), trained 2000 steps in the two stages that
+# were measured (AC_STAGES). On 2 CPU cores: collect ~2-4 min, train-ac ~20-50 min (1-2 steps/s
+# with 1-2 threads), eval ~2 min.
 # Every stage resumes from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
 # SCALE=0.1 for a quick smoke version of the whole sequence, DEVICE=auto|cpu|cuda,
-# ENCODER=random|jepa (jepa: pretrain the encoder first, PRE_STEPS steps), AC_STEPS (schedule
-# length) and AC_STOP (step to stop at and ship; 0 = AC_STEPS), AC_BATCH,
+# ENCODER=random|jepa (jepa: pretrain the encoder first, PRE_STEPS steps), AC_STAGES (space-
+# separated SCHEDULE:STOP pairs run one after the other, each resuming the last: the cosine lr
+# schedule spans SCHEDULE steps and the stage ends at step STOP), AC_BATCH,
 # EXTRA_CAMERAS=side for a two-view model (front + side)).
 # The previous default (JEPA encoder, H200, AC 9000 steps) ships as `h200_9000`.
 set -euo pipefail
@@ -26,9 +28,7 @@ scaled() { "$PY" -c "import sys; print(max(int(sys.argv[2]), int(round(float(sys
 EPISODES=$(scaled 400 20)
 VAL_EPISODES=$(scaled 40 4)
 PRE_STEPS=${PRE_STEPS:-$(scaled 1000 40)}
-AC_STEPS=${AC_STEPS:-$(scaled 4000 60)}
-AC_STOP=${AC_STOP:-$(scaled 1000 30)}
-[ "$AC_STOP" -gt 0 ] || AC_STOP=$AC_STEPS
+AC_STAGES=${AC_STAGES:-"$(scaled 4000 60):$(scaled 1000 30) $(scaled 3000 45):$(scaled 2000 40)"}
 AC_BATCH=${AC_BATCH:-32}
 ENCODER=${ENCODER:-random}
 DEVICE=${DEVICE:-auto}
@@ -62,11 +62,16 @@ else
   ENC=preset:tiny
 fi
 
-# 3. V-JEPA 2-AC predictor on the frozen encoder; the step-AC_STOP snapshot is the model.
-"${RUN[@]}" jepa_ros.training.train_ac --data "$OUT/data/play" --out "$OUT/ac" \
-  --encoder "$ENC" --steps "$AC_STEPS" --stop-at "$AC_STOP" --batch-size "$AC_BATCH" \
-  --snapshot-every "$AC_STOP" --device "$DEVICE"
-MODEL="$OUT/ac/snapshots/$(printf 'step_%06d' "$AC_STOP")"
+# 3. V-JEPA 2-AC predictor on the frozen encoder, stage by stage; the last stage's final
+#    snapshot is the model.
+for stage in $AC_STAGES; do
+  SCHEDULE=${stage%%:*}
+  STOP=${stage##*:}
+  "${RUN[@]}" jepa_ros.training.train_ac --data "$OUT/data/play" --out "$OUT/ac" \
+    --encoder "$ENC" --steps "$SCHEDULE" --stop-at "$STOP" --batch-size "$AC_BATCH" \
+    --snapshot-every "$STOP" --device "$DEVICE"
+done
+MODEL="$OUT/ac/snapshots/$(printf 'step_%06d' "$STOP")"
 
 # 4. Held-out evaluation (JSON next to the model).
 "$PY" benchmarks/eval_world_model.py --model "$MODEL" --data "$OUT/data/heldout" \
