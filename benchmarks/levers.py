@@ -369,11 +369,11 @@ def plot_collapse(path: Path) -> Optional[dict]:
 
 
 AC_CURVES = {
-    'reference (H200, batch 32)': f'{RUNS}/reference_gpu/ac',
-    '1 view (CPU, batch 32)': f'{RUNS}/ac_1view',
-    '2 views (CPU, batch 16)': f'{RUNS}/ac_2view',
-    'random-init encoder (CPU)': f'{RUNS}/ac_randenc',
-    'randomised scenes (CPU)': f'{RUNS}/ac_variety',
+    'JEPA encoder (H200, batch 32)': f'{RUNS}/reference_gpu/ac',
+    'JEPA encoder, 1 view (CPU, batch 32)': f'{RUNS}/ac_1view',
+    'JEPA encoder, 2 views (CPU, batch 16)': f'{RUNS}/ac_2view',
+    'random-init encoder (CPU)': f'{RUNS}/ac_rand3k',
+    'JEPA encoder, randomised scenes (CPU)': f'{RUNS}/ac_variety',
 }
 
 
