@@ -31,3 +31,14 @@ def vjepa2_tiny_dir():
     if not (FIXTURE_DIR / 'checkpoint.pt').is_file():
         pytest.skip(f'parity fixture not found at {FIXTURE_DIR} (../shared/fixtures/vjepa2_tiny)')
     return FIXTURE_DIR
+
+
+@pytest.fixture(scope='session')
+def tiny_models():
+    """Return a seeded random tiny encoder and AC predictor (eval mode) for planner tests."""
+    import torch
+    from jepa_ros.models import ACPredictor, encoder_preset, predictor_preset, VJEPA2Encoder
+    torch.manual_seed(0)
+    enc = VJEPA2Encoder(encoder_preset('tiny')).eval()
+    pred = ACPredictor(predictor_preset('tiny', encoder_dim=enc.config.embed_dim)).eval()
+    return enc, pred

@@ -37,6 +37,22 @@ def _two_view_world_model(size=64):
     return VJEPA2WorldModel(enc, pred, image_size=size)
 
 
+def _two_view_episodes(n):
+    """Return n synthetic episodes with a second, mirrored view named 'side'."""
+    out = []
+    for i in range(n):
+        ep = synthetic_episode(i, steps=8, image_size=32)
+        out.append(make_episode(ep.frames, ep.states, metadata={'views': ['front', 'side']},
+                                extra_frames=[np.ascontiguousarray(ep.frames[:, ::-1])]))
+    return out
+
+
+def _two_view_data(root, n=4):
+    for i, ep in enumerate(_two_view_episodes(n)):
+        write_episode(episode_path(root, i), ep)
+    return root
+
+
 def _tiny_ac(data, steps):
     return {'data': str(data), 'encoder': 'preset:tiny', 'image_size': 32, 'clip_len': 3,
             'batch_size': 4, 'steps': steps, 'log_every': 1, 'eval_every': 1,
@@ -103,12 +119,7 @@ def test_collect_records_extra_cameras(tmp_path):
 
 
 def test_train_ac_uses_every_view_and_records_the_cameras(tmp_path):
-    data = tmp_path / 'data'
-    for i in range(4):
-        ep = synthetic_episode(i, steps=8, image_size=32)
-        write_episode(episode_path(data, i),
-                      make_episode(ep.frames, ep.states, metadata={'views': ['front', 'side']},
-                                   extra_frames=[np.ascontiguousarray(ep.frames[:, ::-1])]))
+    data = _two_view_data(tmp_path / 'data')
     base = _tiny_ac(data, steps=2)
     train_ac.train(train_ac.TrainACConfig(out=str(tmp_path / 'two'), **base),
                    log=lambda *_: None)
@@ -158,12 +169,7 @@ def test_eval_runs_a_two_view_model_with_named_cameras():
 
 
 def test_train_ac_picks_views_by_camera_name(tmp_path):
-    data = tmp_path / 'data'
-    for i in range(4):
-        ep = synthetic_episode(i, steps=8, image_size=32)
-        write_episode(episode_path(data, i),
-                      make_episode(ep.frames, ep.states, metadata={'views': ['front', 'side']},
-                                   extra_frames=[np.ascontiguousarray(ep.frames[:, ::-1])]))
+    data = _two_view_data(tmp_path / 'data')
     base = _tiny_ac(data, steps=1)
     train_ac.train(train_ac.TrainACConfig(out=str(tmp_path / 's'), cameras=('side',), **base),
                    log=lambda *_: None)
@@ -201,13 +207,8 @@ def test_eval_of_a_single_view_model_sees_its_own_camera():
 def test_pretraining_reads_every_camera_view(tmp_path):
     from jepa_ros.data.dataset import ClipDataset, split_views
     from jepa_ros.training import pretrain
-    data = tmp_path / 'data'
-    eps = []
-    for i in range(3):
-        ep = synthetic_episode(i, steps=8, image_size=32)
-        eps.append(make_episode(ep.frames, ep.states, metadata={'views': ['front', 'side']},
-                                extra_frames=[np.ascontiguousarray(ep.frames[:, ::-1])]))
-        write_episode(episode_path(data, i), eps[-1])
+    data = _two_view_data(tmp_path / 'data', n=3)
+    eps = _two_view_episodes(3)
     single = split_views(eps)
     assert len(single) == 6 and all(e.num_views == 1 for e in single)
     assert np.array_equal(single[1].frames, eps[0].extra_frames[0])

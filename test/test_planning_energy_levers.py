@@ -4,7 +4,6 @@
 
 import dataclasses
 
-from jepa_ros.models import ACPredictor, encoder_preset, predictor_preset, VJEPA2Encoder
 from jepa_ros.planning import (CEMPlanner, energy, energy_landscape, layer_norm_tokens,
                                LinearToyWorldModel, PlannerConfig, roll_states, sequence_energy,
                                token_weights, VJEPA2WorldModel)
@@ -236,11 +235,8 @@ def test_world_models_without_return_all_work_unless_all_steps_are_asked_for(toy
 
 
 @pytest.fixture(scope='module')
-def models():
-    torch.manual_seed(0)
-    enc = VJEPA2Encoder(encoder_preset('tiny')).eval()
-    pred = ACPredictor(predictor_preset('tiny', encoder_dim=enc.config.embed_dim)).eval()
-    return enc, pred
+def models(tiny_models):
+    return tiny_models
 
 
 def test_vjepa2_return_all_on_every_rollout_path(models):

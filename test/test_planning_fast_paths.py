@@ -2,7 +2,6 @@
 # Copyright 2026 jepa_ros contributors
 """Planner speed paths: bf16 weight copy, chunked rollouts, chunked energies."""
 
-from jepa_ros.models import ACPredictor, encoder_preset, predictor_preset, VJEPA2Encoder
 from jepa_ros.planning import energy, roll_states, VJEPA2WorldModel
 import numpy as np
 import pytest
@@ -14,11 +13,8 @@ STATE = torch.tensor([0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.2])
 
 
 @pytest.fixture(scope='module')
-def models():
-    torch.manual_seed(0)
-    enc = VJEPA2Encoder(encoder_preset('tiny')).eval()
-    pred = ACPredictor(predictor_preset('tiny', encoder_dim=enc.config.embed_dim)).eval()
-    return enc, pred
+def models(tiny_models):
+    return tiny_models
 
 
 def _candidates(s=9, h=2, seed=0):
