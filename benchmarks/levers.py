@@ -148,6 +148,13 @@ def _rows() -> Dict[str, Row]:
              f'{ENERGY} --horizon 2 --energy-horizon all', None)):
         rows.append(Row(name, 'energy', f'{setting}; reference model', ref, eval_args=args,
                         train=list(rows[0].train), recovery_args=rec))
+    rows.append(Row('default_shipped', 'energy',
+                    'the new `default` (random-init encoder, 2000 steps) with the shipped planner '
+                    'settings: changed weighting + trust region 2.5 std, H=1',
+                    'jepa_ros/assets/models/default',
+                    train=['scripts/train_default.sh runs/default  # then copy '
+                           'runs/default/ac/snapshots/step_002000 to jepa_ros/assets/models/default'],
+                    eval_args='--energy-weighting changed --support-std 2.5', push_pick=True))
     rv = f'{RUNS}/ac_variety'
     unseen = f'{RUNS}/datavar/heldout_unseen'
     rows.append(Row('variety_none_unseen', 'scene variety',
