@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
-from test_ros_planner_node import check_clean_exit, Client, FAST, start_node, stop_node
+from test_ros_planner_node import check_clean_exit, Client, FAST, run_to_exit, start_node
+from test_ros_planner_node import stop_node
 
 TOPICS = ['camera/image_raw', 'camera_side/image_raw']
 DIAG = '/planner_node/diagnostics'
@@ -43,14 +44,8 @@ def _diagnostics(client):
 
 
 def test_image_topic_count_must_match_the_model_views(tmp_path, two_view_model):
-    log = tmp_path / 'planner.log'
-    proc = start_node('jepa_ros.ros.planner_node', log,
-                      [f'checkpoint:={two_view_model}', 'device:=cpu'] + FAST)
-    try:
-        rc = proc.wait(timeout=90)
-    finally:
-        stop_node(proc)
-    text = log.read_text()
+    rc, text = run_to_exit('jepa_ros.ros.planner_node', tmp_path / 'planner.log',
+                           [f'checkpoint:={two_view_model}', 'device:=cpu'] + FAST)
     assert rc == 2, text
     assert 'takes 2 camera view(s) (front, side, in this order)' in text, text
     assert 'set the parameter image_topics to 2 image topics' in text, text

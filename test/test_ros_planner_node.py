@@ -62,6 +62,16 @@ def stop_node(proc, timeout=15):
     return proc.returncode
 
 
+def run_to_exit(module, log_path, params, timeout=90):
+    """Start a node expected to exit by itself (e.g. a refused configuration); return rc, log."""
+    proc = start_node(module, log_path, params)
+    try:
+        rc = proc.wait(timeout=timeout)
+    finally:
+        stop_node(proc)
+    return rc, Path(log_path).read_text()
+
+
 def check_clean_exit(proc, log_path):
     rc = stop_node(proc)
     text = Path(log_path).read_text()
@@ -137,13 +147,7 @@ def diagnostics(client):
 def test_bad_parameters_fail_at_start_up_with_a_message(tmp_path, tiny_model, params, message):
     params = [p.replace('ENCODER_ONLY', str(tiny_model[1]))
               .replace('MISMATCHED', str(tiny_model[2])) for p in params]
-    log = tmp_path / 'node.log'
-    proc = start_node('jepa_ros.ros.planner_node', log, params)
-    try:
-        rc = proc.wait(timeout=90)
-    finally:
-        stop_node(proc)
-    text = log.read_text()
+    rc, text = run_to_exit('jepa_ros.ros.planner_node', tmp_path / 'node.log', params)
     assert rc == 2, text
     assert message in text and 'Traceback' not in text, text
 
