@@ -111,6 +111,7 @@ def _demo_sim_node_class():
     """Return the sim node class with ``demo/scene`` (acked scene reset) and ``cube_pose``."""
     from geometry_msgs.msg import PoseStamped
     from jepa_ros.eval.tasks import place_scene
+    from jepa_ros.ros.planner_msgs import pose_msg
     from jepa_ros.ros.qos import command_qos, state_qos
     from jepa_ros.ros.sim_arm_node import SimArmNode
     from std_msgs.msg import Float64MultiArray, Int64
@@ -164,15 +165,8 @@ def _demo_sim_node_class():
         def _publish_state(self, stamp):
             super()._publish_state(stamp)
             obs = self.sim.observe(render=False)
-            ps = PoseStamped()
-            ps.header.stamp = stamp
-            ps.header.frame_id = self.cfg.frame_id
-            ps.pose.position.x, ps.pose.position.y, ps.pose.position.z = \
-                (float(v) for v in obs.cube_pos)
-            w, x, y, z = (float(v) for v in obs.cube_quat)
-            ps.pose.orientation.w, ps.pose.orientation.x = w, x
-            ps.pose.orientation.y, ps.pose.orientation.z = y, z
-            self.cube_pub.publish(ps)
+            self.cube_pub.publish(pose_msg(obs.cube_pos, obs.cube_quat, self.cfg.frame_id,
+                                           stamp))
 
     return DemoSimNode
 

@@ -28,6 +28,7 @@ from typing import Tuple
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.ros.image_conversion import numpy_to_image
 from jepa_ros.ros.params import declare_config
+from jepa_ros.ros.planner_msgs import pose_msg
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
 from jepa_ros.ros.spin import honor_sigint
 from jepa_ros.sim import SimArm
@@ -340,15 +341,7 @@ class SimArmNode(Node):
         js.position = [float(v) for v in pos]
         js.velocity = [float(v) for v in vel]
         self.joint_state_pub.publish(js)
-        ps = PoseStamped()
-        ps.header.stamp = stamp
-        ps.header.frame_id = self.cfg.frame_id
-        ps.pose.position.x, ps.pose.position.y, ps.pose.position.z = \
-            (float(v) for v in obs.ee_pos)
-        w, x, y, z = (float(v) for v in obs.ee_quat)
-        ps.pose.orientation.w, ps.pose.orientation.x = w, x
-        ps.pose.orientation.y, ps.pose.orientation.z = y, z
-        self.ee_pose_pub.publish(ps)
+        self.ee_pose_pub.publish(pose_msg(obs.ee_pos, obs.ee_quat, self.cfg.frame_id, stamp))
 
     def _publish_cameras(self, stamp):
         size = self.sim_config.image_size
