@@ -4,26 +4,13 @@
 
 import copy
 
-from jepa_ros.models import ACPredictor, predictor_preset
 from jepa_ros.models.layers import (apply_rope, Attention, Block, fused_linear, grid_positions,
                                     rope_tables)
 import pytest
+from test_models_predictor import _inputs, _predictor
 import torch
 
 torch.set_num_threads(1)
-
-
-def _predictor(seed=0):
-    torch.manual_seed(seed)
-    values = {'img_size': 32, 'patch_size': 8, 'embed_dim': 64, 'depth': 3, 'num_heads': 2}
-    return ACPredictor(predictor_preset('tiny', encoder_dim=48, **values)).eval()
-
-
-def _inputs(pred, b, t, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    n, d = pred.tokens_per_frame, pred.config.encoder_dim
-    return (torch.randn(b, t * n, d, generator=g), torch.randn(b, t, 7, generator=g),
-            torch.randn(b, t, 7, generator=g))
 
 
 def _roll(pred, z, a, s, cache, t0, t1):
