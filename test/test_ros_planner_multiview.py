@@ -85,14 +85,8 @@ def test_two_view_model_plans_on_two_sim_cameras(tmp_path, two_view_model):
         # synchronised views: the next hold reason is the missing goal
         client.wait(lambda: 'no goal' in _diagnostics(client)[-1][1]['reason'], 30,
                     'views in sync (a "no goal" hold)')
-        answer = None
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            answer = client.call_trigger('/planner_node/capture_goal', timeout=30)
-            if answer.success:
-                break
-            client.spin(0.5)
-        assert answer is not None and answer.success, answer
+        answer = client.capture_goal(timeout=30)
+        assert answer.success, answer.message
         assert answer.message == 'goal set to the current 2 camera views'
         client.wait(lambda: sum(not d['hold'] for _, d in _diagnostics(client)) >= 3, 60,
                     'three plans on two views')

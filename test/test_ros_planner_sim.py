@@ -91,14 +91,8 @@ def test_closed_loop_random_model_joint_trajectories_stay_within_limits(
     try:
         cli = Client('capture_client')
         try:
-            answer = None
-            end = time.monotonic() + 90
-            while time.monotonic() < end:  # the camera must be fresh at the node first
-                answer = cli.call_trigger('/planner_node/capture_goal', timeout=90)
-                if answer.success:
-                    break
-                cli.spin(0.5)
-            assert answer is not None and answer.success, answer
+            answer = cli.capture_goal(timeout=90)  # the camera must be fresh at the node first
+            assert answer.success, answer.message
         finally:
             cli.close()
         t0 = time.monotonic()

@@ -71,6 +71,11 @@ def duration_msg(seconds: float) -> Duration:
     return Duration(sec=sec, nanosec=int(round((seconds - sec) * 1e9)) % 1000000000)
 
 
+def stamp_seconds(stamp) -> float:
+    """Return a builtin_interfaces/Time as seconds (how diagnostics name a step's command)."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
 def twist_msg(cmd, frame: str, stamp) -> TwistStamped:
     """Return MoveIt Servo's delta_twist_cmds for a command (zero for a hold)."""
     msg = TwistStamped()

@@ -40,7 +40,7 @@ from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
 from jepa_ros.ros.params import declare_config
 from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
                                        landscape_image, markers_msg, path_msg, pose_msg,
-                                       trajectory_msg, twist_msg)
+                                       stamp_seconds, trajectory_msg, twist_msg)
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
 from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError, to_dict
@@ -496,7 +496,7 @@ class PlannerNode(LifecycleNode):
             self._pubs['command'].publish(trajectory_msg(self.cfg.trajectory_joints, joints,
                                                          self.cfg.period_s))
         if diagnostics is not None:
-            diagnostics.update(hold=True, reason=reason)
+            diagnostics.update(hold=True, reason=reason, stamp=stamp_seconds(stamp))
             self._pubs['diagnostics'].publish(diagnostics_msg(diagnostics))
 
     def stop(self, reason='node stopped'):
@@ -593,7 +593,8 @@ class PlannerNode(LifecycleNode):
                 self.publish_hold(reason, state, diag)
                 return
         self._publish_command(cmd, stamp)
-        diag.update(hold=False, reason='', first_action=plan.first_action.tolist(),
+        diag.update(hold=False, reason='', stamp=stamp_seconds(stamp),
+                    first_action=plan.first_action.tolist(),
                     limit_notes=notes + list(plan.notes),
                     latency_ms=1e3 * (time.monotonic() - image_t),
                     tick_ms=1e3 * (time.monotonic() - t0))
