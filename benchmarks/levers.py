@@ -132,6 +132,15 @@ def _rows() -> Dict[str, Row]:
                     train=[next(r for r in rows if r.name == 'enc_randenc').train[-1], f'mkdir -p {rr} && cp {RUNS}/ac_randenc/checkpoint.pt '
                            f'{rr}/ && {AC} --data {DATA_1V}/play --out {rr} --encoder preset:tiny '
                            f'{AC_COMMON} --stop-at 2000'], push_pick=True))
+    r3 = f'{RUNS}/ac_rand3k_end'
+    rows.append(Row('len_rand_3000', 'training length',
+                    'random-init encoder, 3000 steps (the 2000-step run continued to the end of '
+                    'its 3000-step schedule)',
+                    f'{r3}/snapshots/step_003000',
+                    train=rows[-1].train + [f'mkdir -p {r3} && cp {rr}/checkpoint.pt {r3}/ && '
+                                            f'{AC} --data {DATA_1V}/play --out {r3} --encoder '
+                                            f'preset:tiny {AC_COMMON}'],
+                    push_pick=True))
     rows.append(Row('enc_video', 'encoder',
                     'video JEPA encoder (old default), 1000 of 3000 steps (750 under a 4000 '
                     'schedule)',
