@@ -74,7 +74,8 @@ class Row:
     data: str = '1v'                       # key of DATA (play + held-out episodes)
     train: List[str] = dataclasses.field(default_factory=list)
     eval_args: str = ENERGY                # extra `jepa-ros eval` / planner options
-    push_pick: bool = False                # also push and pick-and-place (5 episodes each)
+    push_pick: bool = False                # also push and pick-and-place
+    push_pick_episodes: int = PUSH_PICK_EPISODES   # episodes of each of them
     recovery_data: Optional[str] = None    # held-out episodes for action recovery
     recovery_args: Optional[str] = RECOVERY  # extra eval_world_model options; None: not measured
     reach: bool = True                     # closed-loop reach (else only action recovery)
@@ -141,6 +142,12 @@ def _rows() -> Dict[str, Row]:
                                             f'{AC} --data {DATA_1V}/play --out {r3} --encoder '
                                             f'preset:tiny {AC_COMMON}'],
                     push_pick=True))
+    rows.append(Row('len_rand_3000_shipped', 'training length',
+                    'random-init encoder, 3000 steps, with the shipped planner settings (trust '
+                    'region 2.5 std); push and pick-and-place 15 episodes each',
+                    f'{r3}/snapshots/step_003000', train=list(rows[-1].train),
+                    eval_args='--energy-weighting changed --support-std 2.5', push_pick=True,
+                    push_pick_episodes=15, recovery_args=None))
     rows.append(Row('enc_video', 'encoder',
                     'video JEPA encoder (old default), 1000 of 3000 steps (750 under a 4000 '
                     'schedule)',
@@ -159,11 +166,19 @@ def _rows() -> Dict[str, Row]:
                         train=list(rows[0].train), recovery_args=rec))
     rows.append(Row('default_shipped', 'energy',
                     'the new `default` (random-init encoder, 2000 steps) with the shipped planner '
-                    'settings: changed weighting + trust region 2.5 std, H=1',
+                    'settings: changed weighting + trust region 2.5 std, H=1; push and '
+                    'pick-and-place 15 episodes each',
                     'jepa_ros/assets/models/default',
                     train=['scripts/train_default.sh runs/default  # then copy '
                            'runs/default/ac/snapshots/step_002000 to jepa_ros/assets/models/default'],
-                    eval_args='--energy-weighting changed --support-std 2.5', push_pick=True))
+                    eval_args='--energy-weighting changed --support-std 2.5', push_pick=True,
+                    push_pick_episodes=15))
+    rows.append(Row('default_h2', 'energy',
+                    'the `default` with the shipped planner settings at horizon 2 (last-step '
+                    'energy); push and pick-and-place 15 episodes each',
+                    'jepa_ros/assets/models/default', train=list(rows[-1].train),
+                    eval_args='--energy-weighting changed --support-std 2.5 --horizon 2',
+                    push_pick=True, push_pick_episodes=15, recovery_args=None))
     rv = f'{RUNS}/ac_variety'
     unseen = f'{RUNS}/datavar/heldout_unseen'
     rows.append(Row('variety_none_unseen', 'scene variety',
@@ -214,7 +229,7 @@ def eval_commands(row: Row) -> List[Tuple[Path, str]]:
                      f'{base} --task reach --episodes {REACH_EPISODES} --out {out}/reach'))
     if row.push_pick:
         cmds.append((out / 'push_pick' / 'results.json',
-                     f'{base} --task push,pick_place --episodes {PUSH_PICK_EPISODES} '
+                     f'{base} --task push,pick_place --episodes {row.push_pick_episodes} '
                      f'--out {out}/push_pick'))
     return cmds
 
@@ -388,7 +403,7 @@ AC_CURVES = {
     'JEPA encoder (H200, batch 32)': f'{RUNS}/reference_gpu/ac',
     'JEPA encoder, 1 view (CPU, batch 32)': f'{RUNS}/ac_1view',
     'JEPA encoder, 2 views (CPU, batch 16)': f'{RUNS}/ac_2view',
-    'random-init encoder (CPU)': f'{RUNS}/ac_rand3k',
+    'random-init encoder (CPU)': (f'{RUNS}/ac_rand3k', f'{RUNS}/ac_rand3k_end'),
     'JEPA encoder, randomised scenes (CPU)': f'{RUNS}/ac_variety',
 }
 
@@ -401,11 +416,13 @@ def plot_learning_curves(path: Path) -> Optional[dict]:
     import matplotlib.pyplot as plt
     out = {}
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    for label, folder in AC_CURVES.items():
-        f = ROOT / folder / 'curves.csv'
-        if not f.is_file():
-            continue
-        rows = [r for r in csv.DictReader(f.open()) if r.get('val_ratio')]
+    for label, folders in AC_CURVES.items():
+        rows = []   # a run continued in another folder: its folders in order, later steps only
+        for folder in (folders,) if isinstance(folders, str) else folders:
+            f = ROOT / folder / 'curves.csv'
+            if f.is_file():
+                rows += [r for r in csv.DictReader(f.open()) if r.get('val_ratio')
+                         and (not rows or float(r['step']) > float(rows[-1]['step']))]
         if not rows:
             continue
         steps = [float(r['step']) for r in rows]

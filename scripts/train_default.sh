@@ -6,8 +6,9 @@
 # -> held-out evaluation. The shipped default is this script's defaults: the AC predictor on a
 # random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py: reach
 # 13/20 against 0/20 at 1000 AC steps, 18/20 at 2000), trained 2000 steps in the two stages that
-# were measured (AC_STAGES). On 2 CPU cores: collect ~2-4 min, train-ac ~20-50 min (1-2 steps/s
-# with 1-2 threads), eval ~2 min.
+# were measured (AC_STAGES; "4000:1000 3000:3000" trains on to 3000 steps: reach 19/20 but
+# pick-and-place 2/15 against 5/15, row len_rand_3000_shipped). On 2 CPU cores: collect
+# ~2-4 min, train-ac ~20-50 min (1-2 steps/s with 1-2 threads), eval ~2 min.
 # Every stage resumes from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
 # SCALE=0.1 for a quick smoke version of the whole sequence, DEVICE=auto|cpu|cuda,
