@@ -17,16 +17,23 @@ class CurveLog:
 
     def __init__(self, path, resume_step: int = 0):
         self.path = Path(path)
-        self.rows: List[Dict[str, float]] = []
-        if self.path.is_file() and resume_step > 0:
-            with open(self.path, newline='') as fh:
+        self.rows: List[Dict[str, float]] = (self.read_rows(self.path, resume_step)
+                                             if resume_step > 0 else [])
+        self._write_all()
+
+    @staticmethod
+    def read_rows(path, max_step: int) -> List[Dict[str, float]]:
+        """Return the rows of a curves CSV up to ``max_step`` ([] when there is no file)."""
+        rows = []
+        if Path(path).is_file():
+            with open(path, newline='') as fh:
                 for row in csv.DictReader(fh):
                     try:
-                        if int(float(row['step'])) <= resume_step:
-                            self.rows.append({k: float(v) for k, v in row.items() if v != ''})
+                        if int(float(row['step'])) <= max_step:
+                            rows.append({k: float(v) for k, v in row.items() if v != ''})
                     except (KeyError, ValueError):
                         continue
-        self._write_all()
+        return rows
 
     def _fields(self):
         keys = ['step']

@@ -56,7 +56,8 @@ class PretrainConfig:
     mask_long_prob: float = 0.5
     mask_future_prob: float = 0.5
     mask_future_slices: int = 1
-    collapse_spread: float = 0.02
+    collapse_spread: float = 0.02        # warn below this image-dependent spread (collapse)
+    collapse_rank_fraction: float = 0.4  # ... or below this fraction of the peak eff. rank
     stop_on_collapse: bool = False
     log_every: int = 25
     checkpoint_every: int = 200
@@ -80,6 +81,9 @@ class PretrainConfig:
             raise ConfigError('PretrainConfig needs 0 < ema_start <= ema_end <= 1')
         if self.dtype not in ('fp32', 'bf16'):
             raise ConfigError("PretrainConfig.dtype must be 'fp32' or 'bf16'")
+        if not 0 <= self.collapse_rank_fraction < 1:
+            raise ConfigError('PretrainConfig.collapse_rank_fraction must be in [0, 1) (0: no '
+                              f'rank check), got {self.collapse_rank_fraction}')
         if self.objective not in ('video', 'image'):
             raise ConfigError("PretrainConfig.objective must be 'video' or 'image', got "
                               f'{self.objective!r}')
@@ -150,6 +154,7 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
                                           token_grid, write_json)
     from jepa_ros.training.curves import CurveLog
     from jepa_ros.training.ema import ema_momentum, ema_update, lr_at
+    from jepa_ros.training.collapse_guard import CollapseGuard
     from jepa_ros.training.losses import (collapse_diagnostics, jepa_loss, layer_norm_tokens,
                                           masked_variance_hinge)
     from jepa_ros.training.masking import gather_tokens, sample_batch_masks
@@ -204,11 +209,16 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
                 f'with steps={cfg.steps}; the LR/EMA schedules change accordingly')
         log(f'resumed from {out / ckpt.CHECKPOINT_NAME} at step {step}')
     ddp_model = dd.wrap_ddp(model, ctx)
+    # the guard's peak rank survives a resume: every rank replays the logged curve before the
+    # main process rewrites it
+    guard = CollapseGuard(min_spread=cfg.collapse_spread,
+                          rank_fraction=cfg.collapse_rank_fraction)
+    guard.restore(CurveLog.read_rows(out / 'curves.csv', max_step=step) if step > 0 else ())
+    dd.barrier(ctx)
     curves = CurveLog(out / 'curves.csv', resume_step=step) if ctx.is_main else None
     meter = RateMeter()
     mcfg = cfg.mask_config()
     end = cfg.steps if stop_after is None else min(cfg.steps, step + int(stop_after))
-    low_spread = 0
     last = {}
     if ctx.is_main:
         log(f'pretrain: {len(data.episodes)} episodes, {len(data)} clips, grid {grid}, '
@@ -267,7 +277,8 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
         if progress is not None:
             progress.update(1)
         if step % cfg.log_every == 0 or step == end:
-            diag = collapse_diagnostics(h_all)
+            diag = {k: dd.all_reduce_mean(v, ctx)   # every rank takes the same stop decision
+                    for k, v in collapse_diagnostics(h_all).items()}
             last = dict(loss=dd.all_reduce_mean(pred_loss.item(), ctx),
                         var_loss=dd.all_reduce_mean(var_loss.item(), ctx), lr=lr,
                         steps_per_s=meter.rate, **diag)
@@ -276,10 +287,8 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
                 log(f'step {step}/{cfg.steps} loss {last["loss"]:.4f} var {last["var_loss"]:.3f} '
                     f'spread {diag["image_spread"]:.3f} rank {diag["eff_rank"]:.1f} '
                     f'std {diag["feat_std"]:.3f} ({meter.rate:.2f} step/s)')
-            low_spread = low_spread + 1 if diag['image_spread'] < cfg.collapse_spread else 0
-            if low_spread >= 3:
-                msg = (f'collapse: image-dependent spread of the target features '
-                       f'{diag["image_spread"]:.4f} < {cfg.collapse_spread} for 3 logs')
+            msg = guard.update(diag['image_spread'], diag['eff_rank'])
+            if msg is not None:
                 if ctx.is_main:
                     log('warning: ' + msg)
                 if cfg.stop_on_collapse:
@@ -295,7 +304,7 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
     if ctx.is_main:
         curves.plot(out / 'curves.png', keys=[k for k in ('loss', 'image_spread', 'eff_rank',
                                                           'lr') if k in last], title='pretrain')
-        if step >= cfg.steps or (cfg.stop_on_collapse and low_spread >= 3):
+        if step >= cfg.steps or (cfg.stop_on_collapse and guard.collapsed):
             save_model(out / 'model', target, None,
                        extra={'kind': 'jepa_ros.pretrain', 'pretrain': to_dict(cfg), 'step': step,
                               'image_size': cfg.image_size})
