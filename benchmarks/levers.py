@@ -191,10 +191,14 @@ def _rows() -> Dict[str, Row]:
                     train=[_ac(rv, f'{RUNS}/datavar', '--stop-at 1000')],
                     eval_args=f'{ENERGY} --variation unseen', recovery_data=unseen, reach=False))
     rs = f'{RUNS}/ac_side'
+    # the random-init recipe, as `enc_randenc` (front camera) with the same 4000-step schedule
     rows.append(Row('camera_side', 'camera placement',
-                    'side camera only (looks along y: 5 cm in y moves 0.3 px), 1000 of 3000 steps',
+                    'side camera only (looks along y: 5 cm in y moves 0.3 px), random-init '
+                    'encoder, 1000 of 4000 steps (compare `enc_randenc`: front camera)',
                     f'{rs}/snapshots/step_001000', data='2v',
-                    train=[_ac(rs, DATA_2V, '--cameras side --stop-at 1000')]))
+                    train=[f'{AC} --data {DATA_2V}/play --out {rs} --encoder preset:tiny '
+                           f"{AC_COMMON.replace('--steps 3000', '--steps 4000')} --cameras side "
+                           '--stop-at 1000']))
     return {r.name: r for r in rows}
 
 
