@@ -383,9 +383,14 @@ def plot_collapse(path: Path) -> Optional[dict]:
     if not curves:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    from jepa_ros.training.collapse_guard import CollapseGuard
+    fraction = CollapseGuard().rank_fraction
     for label, c in curves.items():
         axes[0].plot(c['step'][:len(c['image_spread'])], c['image_spread'], label=label)
-        axes[1].plot(c['step'][:len(c['eff_rank'])], c['eff_rank'], label=label)
+        line, = axes[1].plot(c['step'][:len(c['eff_rank'])], c['eff_rank'], label=label)
+        axes[1].axhline(fraction * max(c['eff_rank']), color=line.get_color(), ls=':', lw=0.8)
+    axes[1].plot([], [], color='k', ls=':', lw=0.8,
+                 label=f'collapse guard ({fraction:g} x peak rank)')
     axes[0].axhline(0.02, color='k', ls=':', lw=0.8, label='collapse guard (0.02)')
     axes[0].set_ylabel('image-dependent spread of targets')
     axes[1].set_ylabel('effective rank of targets')
