@@ -198,7 +198,17 @@ def _rows() -> Dict[str, Row]:
                     f'{rs}/snapshots/step_001000', data='2v',
                     train=[f'{AC} --data {DATA_2V}/play --out {rs} --encoder preset:tiny '
                            f"{AC_COMMON.replace('--steps 3000', '--steps 4000')} --cameras side "
-                           '--stop-at 1000']))
+                           '--stop-at 1000'], push_pick=True, push_pick_episodes=15))
+    rs2 = f'{RUNS}/ac_side2k'
+    rows.append(Row('camera_side_2000', 'camera placement',
+                    'side camera only, random-init encoder, 2000 steps in the default\'s two stages '
+                    '(compare `len_rand_2000` / `default_shipped`: front camera)',
+                    f'{rs2}/snapshots/step_002000', data='2v',
+                    train=rows[-1].train + [f'mkdir -p {rs2} && cp {rs}/checkpoint.pt {rs2}/ && '
+                                            f'{AC} --data {DATA_2V}/play --out {rs2} --encoder '
+                                            f'preset:tiny {AC_COMMON} --cameras side '
+                                            '--stop-at 2000'],
+                    push_pick=True, push_pick_episodes=15))
     return {r.name: r for r in rows}
 
 
