@@ -237,8 +237,11 @@ def test_holds_still_until_a_goal_is_given(fake_loop):
                 'a "no goal" hold')
     ds = [d for _, d in diagnostics(client)]
     assert all(d['hold'] for d in ds)  # "no camera frame yet" may come first, never a plan
-    assert {d['reason'].split(':')[0] for d in ds} <= {'no goal', 'no camera frame received yet',
-                                                       'no end-effector pose received yet'}
+    # before the goal: waiting for inputs, or the watchdog (the fake camera publishes only while
+    # this process spins, and a loaded machine can pause it past the 0.5 s timeout)
+    allowed = ('no goal:', 'no camera frame received yet', 'no end-effector pose received yet',
+               'camera frame is stale (', 'end-effector pose is stale (')
+    assert all(d['reason'].startswith(allowed) for d in ds), [d['reason'] for d in ds]
     tw = client.last('delta_twist_cmds')
     assert tw is not None and tw.twist.linear.x == tw.twist.linear.y == tw.twist.linear.z == 0
     assert 'holding still: no goal' in log.read_text()
