@@ -152,9 +152,9 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
     from jepa_ros.training import distributed as dd
     from jepa_ros.training.common import (autocast, frames_to_video, params_digest, RateMeter,
                                           token_grid, write_json)
+    from jepa_ros.training.collapse_guard import CollapseGuard
     from jepa_ros.training.curves import CurveLog
     from jepa_ros.training.ema import ema_momentum, ema_update, lr_at
-    from jepa_ros.training.collapse_guard import CollapseGuard
     from jepa_ros.training.losses import (collapse_diagnostics, jepa_loss, layer_norm_tokens,
                                           masked_variance_hinge)
     from jepa_ros.training.masking import gather_tokens, sample_batch_masks
