@@ -23,6 +23,8 @@ SUBCOMMANDS = {
     'collect': ('jepa_ros.data.collect', 'collect play episodes from the simulated arm'),
     'import-bag': ('jepa_ros.data.bag_import',
                    'convert rosbag2 (MCAP) recordings of camera, pose and gripper into episodes'),
+    'recover': ('jepa_ros.data.recording',
+                'turn episodes left unfinished by a killed recorder_node back into episodes'),
     'pretrain': ('jepa_ros.training.pretrain', 'V-JEPA pretraining of the video encoder'),
     'train-ac': ('jepa_ros.training.train_ac',
                  'train the action-conditioned predictor on a frozen encoder'),
@@ -44,18 +46,20 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of ``jepa-ros``; returns the process exit code."""
+    """
+    Entry point of ``jepa-ros``; returns the process exit code.
+
+    Expected failures (a missing path, a bad config, a corrupt checkpoint or episode) print one
+    line ``jepa-ros COMMAND: error: ...`` and return 2; bugs keep their traceback.
+    """
+    from jepa_ros.utils.errors import run_main
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, '_module', None):
         parser.print_help()
         return 2
     module = importlib.import_module(args._module)
-    try:
-        return int(module.run(args) or 0)
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
-        return 130
+    return run_main(f'jepa-ros {args.command}', module.run, args)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 import zipfile
 
 from jepa_ros.sim.geometry import wrap_angle
+from jepa_ros.utils.errors import UserError
 import numpy as np
 
 FORMAT_NAME = 'jepa_ros.episode'
@@ -25,7 +26,7 @@ EPISODE_GLOB = 'episode_*' + EPISODE_SUFFIX
 _ARRAYS = ('frames', 'states', 'actions', 'timestamps')
 
 
-class EpisodeError(ValueError):
+class EpisodeError(UserError, ValueError):
     """An episode file is missing, truncated or inconsistent; the message names the file."""
 
 

@@ -57,6 +57,12 @@ def resolve_model_dir(name_or_dir) -> Path:
     path = Path(os.fspath(name_or_dir)).expanduser()
     if path.is_dir():
         return path
+    if path.is_file():
+        hint = (f'give its folder {str(path.parent)!r} instead' if path.suffix == '.safetensors'
+                else "official V-JEPA 2 .pt checkpoints load through the planner's checkpoint: "
+                     'parameter, not here')
+        raise CheckpointError(f'model {name_or_dir!r} is a file: a jepa_ros model is a folder '
+                              f'with config.json and model.safetensors; {hint}')
     tried = [str(path)]
     if len(path.parts) == 1 and not str(name_or_dir).startswith('.'):
         named = ASSETS_DIR / str(name_or_dir)

@@ -10,9 +10,10 @@ predictor); 'tiny' and 'small' are small enough to train on a CPU.
 from dataclasses import dataclass
 
 from jepa_ros.utils.config import ConfigError, from_dict
+from jepa_ros.utils.errors import UserError
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint does not match the expected layout; the message names the keys at fault."""
 
 

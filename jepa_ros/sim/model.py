@@ -20,6 +20,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+from jepa_ros.utils.errors import UserError
 import mujoco
 from mujoco import mjtBias, mjtGeom, mjtJoint, mjtObj, mjtTrn
 import numpy as np
@@ -29,7 +30,7 @@ EMBEDDED_SCENE = ASSET_DIR / 'panda_scene.xml'
 _MESH_SUBDIR = Path('envs/assets/kitchen_franka/franka_assets/meshes/collision')
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     """The MJCF model lacks something the simulator needs; the message says what."""
 
 

@@ -74,11 +74,12 @@ def module_main(module, argv=None) -> int:
     without going through ``jepa_ros.cli``.
     """
     import argparse
+    from jepa_ros.utils.errors import run_main
     name = getattr(getattr(module, '__spec__', None), 'name', None) or module.__name__
     parser = argparse.ArgumentParser(prog=f'python -m {name}',
                                      description=getattr(module, 'HELP', None))
     module.add_arguments(parser)
-    return int(module.run(parser.parse_args(argv)) or 0)
+    return run_main(name, module.run, parser.parse_args(argv))
 
 
 def run_trainer(cls, train, args, name: str) -> int:

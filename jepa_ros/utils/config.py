@@ -15,12 +15,13 @@ import math
 import typing
 from typing import Any, Dict, Mapping, Optional, Type, TypeVar
 
+from jepa_ros.utils.errors import UserError
 import yaml
 
 T = TypeVar('T')
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value or key is wrong; the message says what to fix."""
 
 
