@@ -167,6 +167,9 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
     out = Path(cfg.out)
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
+    # Read (and vet) a checkpoint to resume from before minutes go into loading data.
+    state = (ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME, kind='jepa_ros.pretrain')
+             if cfg.resume else None)
     paths = list_episodes(cfg.data)
     if cfg.max_episodes > 0:
         paths = paths[:cfg.max_episodes]
@@ -195,7 +198,6 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
     sampler = np.random.default_rng([cfg.seed, ctx.rank])
     mask_gen = torch.Generator().manual_seed(cfg.seed * 1000 + ctx.rank)
     step = 0
-    state = ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME) if cfg.resume else None
     if state is not None:
         model.load_state_dict(state['model'])
         target.load_state_dict(state['target'])

@@ -206,6 +206,9 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
     out = Path(cfg.out)
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
+    # Read (and vet) a checkpoint to resume from before minutes go into loading data.
+    state = (ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME, kind='jepa_ros.train_ac')
+             if cfg.resume else None)
     paths = list_episodes(cfg.data)
     if cfg.max_episodes > 0:
         paths = paths[:cfg.max_episodes]
@@ -214,7 +217,13 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
     episodes, tokens, views = prepare_features(cfg, train_paths, encoder, ctx.device,
                                                log if ctx.is_main else (lambda *_: None))
     if not episodes:
-        raise ValueError(f'no usable training episode in {cfg.data}')
+        from jepa_ros.data.episode import EpisodeError
+        if not train_paths:
+            raise EpisodeError(f'no episode_*.npz files in {cfg.data}: point --data at a folder '
+                               'made by jepa-ros collect, import-bag or the recorder node')
+        raise EpisodeError(f'no usable training episode in {cfg.data}: all {len(train_paths)} '
+                           'episode files are unreadable, corrupt or too short (see the '
+                           'warnings above); record or collect them again')
     data = FeatureClips(episodes, tokens, cfg.clip_len, cfg.frame_stride)
     val = None
     if val_paths and ctx.is_main:
@@ -254,7 +263,6 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
     sampler = np.random.default_rng([cfg.seed, ctx.rank])
     step = 0
     best_val = float('inf')
-    state = ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME) if cfg.resume else None
     if state is not None:
         predictor.load_state_dict(state['predictor'])
         opt.load_state_dict(state['optimizer'])
