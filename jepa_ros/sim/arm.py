@@ -25,6 +25,8 @@ _ROT_WEIGHT = 0.5        # metres per radian in the IK error
 _MAX_IK_STEP = 0.3       # rad per IK iteration
 _RAMP_FRACTION = 0.5     # joint targets reach the new value after this share of a period
 _SETTLE_TIME = 0.05      # s of physics after a reset, so the cube rests on the table
+_BACKOFF_SHARES = (0.5, 0.25, 0.125)  # shares of a step tried when the whole one is unsafe
+_MAX_PATH_DEVIATION = 0.005  # m: a speed-limited joint step may stray this far from its line
 
 
 @dataclass
@@ -243,6 +245,22 @@ class SimArm:
         return result
 
     # ------------------------------------------------------------------ IK
+    def fk(self, q):
+        """Return the end-effector (position, rotation matrix) in the base frame at joints q."""
+        p, m, d = self.parts, self.model, self._ik_data
+        q = self._check_vector(q, len(self.joint_names), 'joint positions')
+        d.qpos[:] = self.data.qpos
+        d.qpos[p.arm_qpos] = q
+        mujoco.mj_kinematics(m, d)
+        return self._world_to_base(d.site_xpos[p.ee_site].copy(),
+                                   d.site_xmat[p.ee_site].reshape(3, 3).copy())
+
+    def in_workspace(self, pos, tolerance: float = 1e-3) -> bool:
+        """Return True when ``pos`` (base frame) lies inside the workspace box (+ tolerance)."""
+        pos = np.asarray(pos, dtype=np.float64)
+        return bool(np.all(pos >= np.asarray(self.config.workspace_low) - tolerance)
+                    and np.all(pos <= np.asarray(self.config.workspace_high) + tolerance))
+
     def ik(self, target_pos, target_rpy=None, q_init=None):
         """
         Solve damped-least-squares IK for an end-effector pose given in the base frame.
@@ -330,6 +348,13 @@ class SimArm:
         target_rpy = wrap_angle(mat_to_euler(mat) + da[3:6])
         gripper = float(np.clip(self._gripper + da[6], 0.0, 1.0))
         result = self.ik(target, target_rpy)
+        if not (result.success and self._follows_step(pos, target, result.q)):
+            # Out of reach (the box has corners the arm cannot reach with this orientation), or
+            # so near a singularity that the speed-limited joints would leave the straight path:
+            # either way the arm would move where nothing commanded (it sank 23 cm at the far
+            # edge). Take the longest part of the step that the arm can follow instead.
+            clamped.append('unreachable' if not result.success else 'detour')
+            result, target, target_rpy = self._followable_part(pos, mat, da, result)
         joint_clamped = self._advance(result.q, gripper)
         if joint_clamped:
             clamped.append('joint_velocity')
@@ -337,22 +362,81 @@ class SimArm:
                                'target_rpy': target_rpy}
         return self.observe(render)
 
-    def step_joints(self, q_target, gripper=None, render=True):
-        """
-        Track arm joint targets for one control period (for joint-space commands).
+    def _follows_step(self, pos, target, q):
+        """Return True when one period towards joints ``q`` keeps the EE on the pos-target line."""
+        q0 = self.joint_targets
+        dq_max = self.config.max_joint_velocity * self.config.control_dt
+        if np.all(np.abs(q - q0) <= dq_max + 1e-12):
+            return True
+        reached, _ = self.fk(q0 + np.clip(q - q0, -dq_max, dq_max))
+        seg = target - pos
+        t = float(np.clip(np.dot(reached - pos, seg) / max(np.dot(seg, seg), 1e-12), 0.0, 1.0))
+        return float(np.linalg.norm(reached - (pos + t * seg))) <= _MAX_PATH_DEVIATION
 
-        Targets are clipped to the joint limits and to ``max_joint_velocity``;
-        ``last_step_info['clamped']`` says which. Non-finite targets raise ValueError.
+    def _followable_part(self, pos, mat, da, failed):
+        """Return (IK result, target pos, target rpy) for the longest followable share of da."""
+        for share in _BACKOFF_SHARES:
+            target, _ = self.clamp_to_workspace(pos + share * da[:3])
+            target_rpy = wrap_angle(mat_to_euler(mat) + share * da[3:6])
+            result = self.ik(target, target_rpy)
+            if result.success and self._follows_step(pos, target, result.q):
+                return result, target, target_rpy
+        hold = IKResult(q=self.joint_targets, success=False, pos_err=failed.pos_err,
+                        rot_err=failed.rot_err, iterations=failed.iterations)
+        return hold, pos, mat_to_euler(mat)
+
+    def limit_joint_step(self, q_target):
+        """
+        Return (joints, what was clamped) for one period of tracking ``q_target`` safely.
+
+        The same limits as end-effector steps: joint limits, ``max_joint_velocity``, an
+        end-effector motion of at most ``max_step_translation`` per axis, and an end effector
+        inside the workspace box. A step that would break the last two is shortened (by halving)
+        until it does not, down to holding still.
         """
         q = self._check_vector(q_target, len(self.joint_names), 'joint targets')
+        cfg = self.config
         clamped = []
         qc = np.clip(q, self.joint_limits[:, 0], self.joint_limits[:, 1])
         if np.any(qc != q):
             clamped.append('joint_limits')
+        q0 = self.joint_targets
+        dq_max = cfg.max_joint_velocity * cfg.control_dt
+        dq = np.clip(qc - q0, -dq_max, dq_max)
+        if np.any(np.abs(qc - q0) > dq_max + 1e-12):
+            clamped.append('joint_velocity')
+        start, _ = self.fk(q0)
+        for share in (1.0,) + _BACKOFF_SHARES:
+            end, _ = self.fk(q0 + share * dq)
+            fast = np.any(np.abs(end - start) > cfg.max_step_translation + 1e-9)
+            outside = not self.in_workspace(end) and not self._moves_inward(start, end)
+            if not (fast or outside):
+                break
+            if share == 1.0:
+                clamped += (['ee_speed'] if fast else []) + (['workspace'] if outside else [])
+        else:
+            share = 0.0
+        return q0 + share * dq, clamped
+
+    def _moves_inward(self, start, end):
+        """Return True when ``end`` is nearer the workspace box than ``start`` (leaving it)."""
+        def gap(p):
+            lo, hi = np.asarray(self.config.workspace_low), np.asarray(self.config.workspace_high)
+            return float(np.linalg.norm(np.maximum(lo - p, 0) + np.maximum(p - hi, 0)))
+        return gap(start) > 0 and gap(end) < gap(start)
+
+    def step_joints(self, q_target, gripper=None, render=True):
+        """
+        Track arm joint targets for one control period (for joint-space commands).
+
+        Targets are limited as ``limit_joint_step`` says (joint limits, joint velocity,
+        end-effector speed and workspace box); ``last_step_info['clamped']`` says which.
+        Non-finite targets raise ValueError.
+        """
+        q, clamped = self.limit_joint_step(q_target)
         g = self._gripper if gripper is None else \
             float(np.clip(self._check_vector(gripper, 1, 'gripper')[0], 0.0, 1.0))
-        if self._advance(qc, g):
-            clamped.append('joint_velocity')
+        self._advance(q, g)
         self.last_step_info = {'clamped': clamped}
         return self.observe(render)
 
