@@ -27,25 +27,24 @@ from typing import Tuple
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.ros.image_conversion import numpy_to_image
+from jepa_ros.ros.node_main import run_node
 from jepa_ros.ros.params import declare_config
 from jepa_ros.ros.planner_msgs import pose_msg
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
-from jepa_ros.ros.spin import honor_sigint
 from jepa_ros.sim import SimArm
 from jepa_ros.sim.config import SimConfig
 from jepa_ros.sim.geometry import mat_to_euler, quat_to_mat, rotation_error, rotvec_to_mat
 from jepa_ros.sim.geometry import wrap_angle
-from jepa_ros.sim.model import ModelError
 from jepa_ros.utils.config import ConfigError
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64
 from trajectory_msgs.msg import JointTrajectory
 
 NODE_NAME = 'sim_arm_node'
+_TWIST_REBASE_DISTANCE = 0.02   # m: a twist integrates from the measured pose beyond this lag
+_TRAJECTORY_BOX_TOLERANCE = 0.01  # m: trajectory points may end this far outside the box
 
 
 @dataclass
@@ -121,6 +120,7 @@ class SimArmNode(Node):
         self._traj = None            # (times, points) in sim time
         self._twist = None           # (linear, angular, sim time received)
         self._target = None          # (pos, rotation matrix)
+        self._twist_base = None      # last twist step's target position
         self._gripper_target = self.sim.gripper
         self._tick = 0
         self._camera_every = max(1, int(round(1.0 / (self.cfg.camera_rate * self.dt))))
@@ -211,6 +211,14 @@ class SimArmNode(Node):
         if any(np.any(c != q) for c, q in zip(clipped, points)):
             self.get_logger().warn('joint_trajectory: positions outside the joint limits '
                                    'clamped to them')
+        for k, q in enumerate(clipped):  # the same workspace box as Cartesian commands
+            pos, _ = self.sim.fk(q)
+            if not self.sim.in_workspace(pos, tolerance=_TRAJECTORY_BOX_TOLERANCE):
+                c = self.sim_config
+                self._reject('joint_trajectory', f'point {k} puts the end effector at '
+                             f'{np.round(pos, 3).tolist()}, outside the workspace box '
+                             f'{list(c.workspace_low)} .. {list(c.workspace_high)}')
+                return
         now = self.sim.data.time
         start = self.sim.joint_targets
         if times[0] > 0:  # start from where the arm is now, as the controller does
@@ -228,6 +236,8 @@ class SimArmNode(Node):
             self._reject('delta_twist_cmds', 'non-finite velocity')
             return
         self._twist = (lin, ang, self.sim.data.time)
+        if self._mode != 'twist':
+            self._twist_base = None
         self._mode = 'twist'
 
     def _on_target_pose(self, msg):
@@ -283,7 +293,14 @@ class SimArmNode(Node):
             times, points = self._traj
             q = interpolate_trajectory(times, points, now + self.dt)
             sim.step_joints(q, gripper=self._gripper_target, render=False)
-            if now + self.dt >= times[-1]:
+            limits = [c for c in sim.last_step_info['clamped'] if c in ('ee_speed', 'workspace')]
+            if limits:
+                self.get_logger().warn(f'joint_trajectory slowed to keep the end effector within '
+                                       f'the {" and ".join(limits)} limits',
+                                       throttle_duration_sec=2.0)
+            # past its end, keep tracking the last point until the (speed-limited) arm is there
+            if now + self.dt >= times[-1] and \
+                    np.max(np.abs(sim.joint_targets - points[-1])) < 1e-4:
                 self._mode = None
         elif self._mode == 'twist':
             lin, ang, stamp = self._twist
@@ -291,17 +308,26 @@ class SimArmNode(Node):
                 self._mode = None
                 sim.hold(gripper=self._gripper_target, render=False)
                 return
-            _, cur_mat = sim.ee_pose()
+            cur_pos, cur_mat = sim.ee_pose()
+            # Integrate from the previous target, as a servo integrates its commanded pose: from
+            # the measured pose, the few mm the arm lags each period would add up to a drift
+            # (the end effector sank 2 mm per period under a fast +x twist).
+            base = self._twist_base
+            if base is None or np.linalg.norm(base - cur_pos) > _TWIST_REBASE_DISTANCE:
+                base = cur_pos
             new_mat = rotvec_to_mat(ang * self.dt) @ cur_mat
             action = np.zeros(7)
-            action[:3] = lin * self.dt
+            step = np.clip(lin * self.dt, -self.sim_config.max_step_translation,
+                           self.sim_config.max_step_translation)
+            action[:3] = base + step - cur_pos
             action[3:6] = wrap_angle(mat_to_euler(new_mat) - mat_to_euler(cur_mat))
             action[6] = self._gripper_target - sim.gripper
             limited = self._limit(action)
-            if np.any(limited[:6] != action[:6]):
+            if np.any(step != lin * self.dt) or np.any(limited[3:6] != action[3:6]):
                 self.get_logger().warn('delta_twist_cmds faster than the step limits; '
                                        'clamped', throttle_duration_sec=2.0)
             sim.step(limited, render=False)
+            self._twist_base = np.asarray(sim.last_step_info['target_pos'], dtype=np.float64)
         elif self._mode == 'pose':
             pos, mat = self._target
             sim.step(self._limit(self._action_towards(pos, mat)), render=False)
@@ -374,27 +400,7 @@ def main(args=None, node_class=None):
 
     ``node_class`` runs a subclass instead (the demo's sim node adds scene resets).
     """
-    honor_sigint()
-    rclpy.init(args=args)
-    node = None
-    code = 0
-    try:
-        node = (node_class or SimArmNode)()
-        rclpy.spin(node)
-    except (ConfigError, ModelError) as exc:
-        print(f'{NODE_NAME}: bad configuration: {exc}', file=sys.stderr)
-        code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: B902
-        if rclpy.ok():
-            raise
-        # Ctrl-C invalidated the context while a timer callback was publishing: a normal exit.
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    return run_node(NODE_NAME, node_class or SimArmNode, args=args)
 
 
 if __name__ == '__main__':
