@@ -144,6 +144,28 @@ def limit_command(cmd: ArmCommand, state, max_linear_speed: float, max_angular_s
                       joint_positions=cmd.joint_positions), notes
 
 
+# Camera images outside these bounds are refused rather than cropped to a sliver and scaled up.
+MIN_IMAGE_SIDE = 8          # pixels
+MAX_ASPECT_RATIO = 4.0      # longer side / shorter side
+
+
+def check_image_shape(img):
+    """Raise ValueError for an image a model should not see: empty, tiny or a thin strip."""
+    shape = np.shape(img)
+    if len(shape) != 3 or shape[2] != 3:
+        raise ValueError(f'expected an (H, W, 3) image, got shape {tuple(shape)}')
+    h, w = int(shape[0]), int(shape[1])
+    if h == 0 or w == 0:
+        raise ValueError(f'empty image ({w} x {h} pixels)')
+    if min(h, w) < MIN_IMAGE_SIDE:
+        raise ValueError(f'image of {w} x {h} pixels is too small (each side needs >= '
+                         f'{MIN_IMAGE_SIDE} px)')
+    if max(h, w) / min(h, w) > MAX_ASPECT_RATIO:
+        raise ValueError(f'image of {w} x {h} pixels has an aspect ratio of '
+                         f'{max(h, w) / min(h, w):.0f}:1 (at most {MAX_ASPECT_RATIO:g}:1 is '
+                         'accepted): is the camera driver sending the right width and height?')
+
+
 def fit_image(img, size: int, mode: str = 'crop'):
     """
     Return an (H, W, 3) uint8 image as (size, size, 3), the model's input size.
@@ -153,6 +175,7 @@ def fit_image(img, size: int, mode: str = 'crop'):
     """
     import cv2
     img = np.asarray(img)
+    check_image_shape(img)
     h, w = img.shape[:2]
     if mode == 'crop' and h != w:
         side = min(h, w)

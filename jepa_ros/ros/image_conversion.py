@@ -95,11 +95,13 @@ def image_to_numpy(msg, desired='rgb8', use_cv_bridge=True):
     Return the pixels of a sensor_msgs/Image as an (H, W, C) or (H, W) numpy array.
 
     ``desired`` is an encoding from ENCODINGS or 'passthrough'. Raises ValueError for an
-    unsupported encoding, a too small ``step`` or too little data.
+    unsupported encoding, an empty image, a too small ``step`` or too little data.
     """
     if desired != 'passthrough':
         _check_encoding(desired, 'desired encoding')
     _check_encoding(msg.encoding, 'message encoding')
+    if int(msg.height) == 0 or int(msg.width) == 0:
+        raise ValueError(f'empty image ({msg.width} x {msg.height} pixels)')
     global _BRIDGE
     if use_cv_bridge and CvBridge is not None:  # pragma: no cover - needs cv_bridge
         if _BRIDGE is None:

@@ -65,6 +65,13 @@ def joint_position(msg, name: str):
     return float(msg.position[i])
 
 
+def nonfinite_joints(msg, names) -> list:
+    """Return which of ``names`` a JointState carries with a NaN or infinite position."""
+    index = {n: i for i, n in enumerate(msg.name)}
+    return [n for n in names if n in index and index[n] < len(msg.position)
+            and not math.isfinite(msg.position[index[n]])]
+
+
 def duration_msg(seconds: float) -> Duration:
     """Return a builtin_interfaces/Duration."""
     sec = int(math.floor(seconds))

@@ -37,18 +37,19 @@ from jepa_ros.control.commands import fit_image
 from jepa_ros.control.image_sync import check_view_count, split_views, tile_views, ViewSync
 from jepa_ros.control.watchdog import hold_reason_kind
 from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
+from jepa_ros.ros.node_main import run_node
 from jepa_ros.ros.params import declare_config
 from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
-                                       landscape_image, markers_msg, path_msg, pose_msg,
-                                       stamp_seconds, trajectory_msg, twist_msg)
+                                       landscape_image, markers_msg, nonfinite_joints,
+                                       path_msg, pose_msg, stamp_seconds, trajectory_msg,
+                                       twist_msg)
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
-from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError, to_dict
+from jepa_ros.utils.errors import UserError
 from nav_msgs.msg import Path
 import numpy as np
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
@@ -408,6 +409,11 @@ class PlannerNode(LifecycleNode):
 
     def _on_joint_states(self, msg):
         cfg = self.cfg
+        bad = nonfinite_joints(msg, list(cfg.trajectory_joints) + [cfg.gripper_joint])
+        if bad:  # keep the last good values; a NaN must never reach IK or the gripper
+            self.get_logger().warn(f'joint_states dropped: non-finite position of {bad}',
+                                   throttle_duration_sec=5.0)
+            return
         with self._lock:
             for name in cfg.trajectory_joints:
                 q = joint_position(msg, name)
@@ -692,38 +698,20 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _autostart(node):
+    if node.cfg.autostart and not node.start():
+        raise UserError(f'cannot start: {node.startup_error}')
+
+
 def main(args=None):
     """Run the node until Ctrl-C; a bad parameter or model exits with status 2 and one message."""
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads
     # Our own SIGINT/SIGTERM handling keeps the context alive until the final hold is sent.
-    honor_sigint()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    node = None
-    executor = None
-    code = 0
-    try:
-        node = PlannerNode()
-        if node.cfg.autostart and not node.start():
-            print(f'{NODE_NAME}: cannot start: {node.startup_error}', file=sys.stderr)
-            code = 2
-        else:
-            executor = MultiThreadedExecutor(num_threads=4)
-            executor.add_node(node)
-            executor.spin()
-    except ConfigError as exc:
-        print(f'{NODE_NAME}: bad configuration: {exc}', file=sys.stderr)
-        code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.stop()  # no further loop steps; one last hold command
-        shutdown_executor(executor)
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    return run_node(NODE_NAME, PlannerNode, args=args,
+                    executor_factory=lambda: MultiThreadedExecutor(num_threads=4),
+                    init_kwargs={'signal_handler_options': SignalHandlerOptions.NO},
+                    on_ready=_autostart, on_stop=lambda node: node.stop())
 
 
 if __name__ == '__main__':
