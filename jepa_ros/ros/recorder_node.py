@@ -18,7 +18,10 @@ derived from the topics) go to ``metadata['views']``.
 
 Services: ``~/start`` and ``~/stop`` (std_srvs/Trigger; stop writes the episode) and
 ``~/record`` (std_srvs/SetBool). Episodes are written atomically (``write_episode``); on Ctrl-C
-the episode being recorded is written before the node exits.
+or SIGTERM the episode being recorded is written before the node exits. Against a hard kill,
+every ``chunk_steps`` steps also go to disk as chunks (``jepa_ros.data.recording``): at most
+that many steps are lost, and the next start (or ``jepa-ros recover OUT``) turns the chunks into
+an episode marked ``recovered``.
 """
 
 from dataclasses import dataclass
@@ -30,20 +33,19 @@ import time
 from typing import Tuple
 
 from geometry_msgs.msg import PoseStamped
-from jepa_ros.control.commands import fit_image
+from jepa_ros.control.commands import check_image_shape, fit_image
 from jepa_ros.control.image_sync import camera_names, ViewSync
-from jepa_ros.data.episode import (episode_path, EpisodeError, make_episode,
-                                   next_episode_index, write_episode)
+from jepa_ros.data.episode import episode_path, EpisodeError, make_episode, write_episode
+from jepa_ros.data.recording import ChunkWriter, next_free_index, recover_recordings
 from jepa_ros.ros.image_conversion import image_to_numpy
+from jepa_ros.ros.node_main import run_node
 from jepa_ros.ros.params import declare_config
-from jepa_ros.ros.planner_msgs import base_frame_pose_state, joint_position
+from jepa_ros.ros.planner_msgs import base_frame_pose_state, joint_position, nonfinite_joints
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
-from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError, to_dict
 import numpy as np
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64
@@ -68,6 +70,9 @@ class RecorderConfig:
     gripper_closed_position: float = 0.0
     max_input_age_s: float = 0.5           # a step needs every stream at most this old
     max_steps: int = 0                     # > 0: write and start a new episode after this many
+    # Crash safety: every chunk_steps steps also go to disk (OUT/.recording_NNNNNN/), so a
+    # killed recorder loses at most that many; recovered at the next start. 0: memory only.
+    chunk_steps: int = 10
     record_on_start: bool = False
     compress: bool = True
     robot_name: str = 'panda'
@@ -97,6 +102,8 @@ class RecorderConfig:
         if self.gripper_open_position == self.gripper_closed_position:
             raise ConfigError('RecorderConfig.gripper_open_position and gripper_closed_position '
                               'must differ')
+        if self.chunk_steps < 0:
+            raise ConfigError(f'RecorderConfig.chunk_steps must be >= 0, got {self.chunk_steps}')
         if self.max_steps < 0 or self.max_steps == 1:
             raise ConfigError('RecorderConfig.max_steps must be 0 (no limit) or >= 2')
         if not math.isfinite(self.image_sync_slop) or self.image_sync_slop < 0:
@@ -132,19 +139,27 @@ class EpisodeBuffer:
     Steps of the episode being recorded; ``flush`` writes them as one episode file.
 
     ``num_views`` > 1: each step holds that many camera frames (the first camera's first).
+    Every ``cfg.chunk_steps`` new steps also go to disk as an atomic chunk
+    (:class:`jepa_ros.data.recording.ChunkWriter`), so a killed recorder loses at most that many
+    steps; ``chunk_steps`` 0 keeps everything in memory until ``flush``.
     """
 
     def __init__(self, cfg: RecorderConfig, metadata: dict, num_views: int = 1):
         self.cfg = cfg
         self.metadata = metadata
         self.num_views = int(num_views)
+        self.chunks = None
         self.clear()
 
     def clear(self):
-        """Drop the buffered steps and the skip count."""
+        """Drop the buffered steps, their chunks on disk and the skip count."""
+        if self.chunks is not None:
+            self.chunks.discard()
+        self.chunks = None
         self.frames, self.states, self.times = [], [], []
         self.extra = [[] for _ in range(self.num_views - 1)]
         self.skipped = 0
+        self.saved = 0             # steps already in chunks on disk
 
     def __len__(self):
         return len(self.states)
@@ -170,7 +185,23 @@ class EpisodeBuffer:
             views.append(f)
         self.states.append(np.asarray(state, dtype=np.float64))
         self.times.append(float(t))
+        if self.cfg.chunk_steps and len(self) - self.saved >= self.cfg.chunk_steps:
+            self.save_chunk()
         return True
+
+    def save_chunk(self):
+        """Write the steps not yet on disk as one chunk (crash safety; see the class doc)."""
+        lo, hi = self.saved, len(self)
+        if hi <= lo:
+            return
+        if self.chunks is None:
+            out = Path(self.cfg.out_dir).expanduser()
+            self.chunks = ChunkWriter(out, next_free_index(out), self.metadata,
+                                      1.0 / self.cfg.rate_hz)
+        views = [self.frames] + self.extra
+        self.chunks.write([np.stack(v[lo:hi]) for v in views], np.stack(self.states[lo:hi]),
+                          np.asarray(self.times[lo:hi]))
+        self.saved = hi
 
     def flush(self):
         """Write the buffered steps as the next episode; return its path (None if < 2 steps)."""
@@ -185,8 +216,9 @@ class EpisodeBuffer:
                                extra_frames=[np.stack(v) for v in self.extra])
         out = Path(self.cfg.out_dir).expanduser()
         out.mkdir(parents=True, exist_ok=True)
-        path = write_episode(episode_path(out, next_episode_index(out)), episode,
-                             compress=self.cfg.compress)
+        # The chunks reserved this episode's index; the episode file replaces them.
+        index = self.chunks.index if self.chunks is not None else next_free_index(out)
+        path = write_episode(episode_path(out, index), episode, compress=self.cfg.compress)
         self.clear()
         return path
 
@@ -232,6 +264,9 @@ class RecorderNode(Node):
             metadata.update(views=self.view_names, view_topics=resolved,
                             image_sync_slop=cfg.image_sync_slop)
         self.buffer = EpisodeBuffer(cfg, metadata, num_views=len(topics))
+        for path in recover_recordings(Path(cfg.out_dir).expanduser(), compress=cfg.compress,
+                                       log=self.get_logger().warn):
+            self.written.append(path)
         for index, topic in enumerate(topics):
             self.create_subscription(Image, topic,
                                      lambda msg, i=index: self._on_image(msg, i),
@@ -263,6 +298,7 @@ class RecorderNode(Node):
     def _on_image(self, msg, index=0):
         try:
             img = image_to_numpy(msg, 'rgb8')
+            check_image_shape(img)
             if self.cfg.image_size:
                 img = fit_image(img, self.cfg.image_size, self.cfg.image_resize)
             else:
@@ -283,6 +319,7 @@ class RecorderNode(Node):
                 self._camera_meta = {'width': int(img.shape[1]), 'height': int(img.shape[0]),
                                      'source_size': [int(msg.height), int(msg.width)],
                                      'frame_id': msg.header.frame_id}
+                self.buffer.metadata['camera'].update(self._camera_meta)
 
     def _on_pose(self, msg):
         try:
@@ -299,6 +336,11 @@ class RecorderNode(Node):
             self._gripper_t = time.monotonic()
 
     def _on_joint_states(self, msg):
+        bad = nonfinite_joints(msg, [self.cfg.gripper_joint])
+        if bad:
+            self.get_logger().warn(f'joint_states dropped: non-finite position of {bad}',
+                                   throttle_duration_sec=5.0)
+            return
         q = joint_position(msg, self.cfg.gripper_joint)
         if q is not None:
             span = self.cfg.gripper_closed_position - self.cfg.gripper_open_position
@@ -401,34 +443,11 @@ class RecorderNode(Node):
 
 def main(args=None):
     """Record until Ctrl-C, then write the current episode; bad parameters exit with status 2."""
-    honor_sigint()
-    rclpy.init(args=args)
-    node = None
-    executor = None
-    code = 0
-    try:
-        node = RecorderNode()
-        # Single-threaded: under rclpy Jazzy's MultiThreadedExecutor the 5 Hz recording timer was
-        # measured firing late and in bursts (8 ticks in 2.7 s); callbacks here are all short.
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except ConfigError as exc:
-        print(f'{NODE_NAME}: bad configuration: {exc}', file=sys.stderr)
-        code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: B902
-        if rclpy.ok():
-            raise
-        # Ctrl-C invalidated the context inside a callback: a normal stop (the finally flushes).
-    finally:
-        shutdown_executor(executor)
-        if node is not None:
-            node.stop_recording()  # nothing recorded is lost on Ctrl-C
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    # Single-threaded: under rclpy Jazzy's MultiThreadedExecutor the 5 Hz recording timer was
+    # measured firing late and in bursts (8 ticks in 2.7 s); callbacks here are all short.
+    # on_exit writes the episode being recorded: nothing recorded is lost on Ctrl-C / SIGTERM.
+    return run_node(NODE_NAME, RecorderNode, args=args, executor_factory=SingleThreadedExecutor,
+                    on_exit=lambda node: node.stop_recording())
 
 
 if __name__ == '__main__':
