@@ -96,6 +96,10 @@ def hold_command(state, period_s: float, reason: str) -> ArmCommand:
         hold=True, reason=reason)
 
 
+# A measured pose this far outside the workspace box is a wrong pose, not a place to move from.
+IMPLAUSIBLE_POSE_DISTANCE = 0.5   # m
+
+
 def limit_command(cmd: ArmCommand, state, max_linear_speed: float, max_angular_speed: float,
                   workspace_min=None, workspace_max=None):
     """
@@ -117,6 +121,16 @@ def limit_command(cmd: ArmCommand, state, max_linear_speed: float, max_angular_s
     dt = float(cmd.duration_s)
     target = np.array(cmd.target_pos, dtype=np.float64)
     if workspace_min is not None and workspace_max is not None:
+        lo, hi = np.asarray(workspace_min, float), np.asarray(workspace_max, float)
+        outside = float(np.linalg.norm(np.maximum(lo - state[:3], 0)
+                                       + np.maximum(state[:3] - hi, 0)))
+        if outside > IMPLAUSIBLE_POSE_DISTANCE:
+            # No arm is this far from its workspace: the pose is wrong (bad frame, units, a
+            # broken driver), and a speed-limited move "back to the box" would still be a
+            # full-speed move in a direction nobody chose.
+            reason = (f'end-effector pose {np.round(state[:3], 3).tolist()} is {outside:.2f} m '
+                      'outside the workspace: not trusted')
+            return hold_command(state, cmd.duration_s, reason), [reason]
         clipped = np.clip(target, np.asarray(workspace_min, float),
                           np.asarray(workspace_max, float))
         if np.any(clipped != target):

@@ -93,11 +93,13 @@ def load_checkpoint(path, map_location='cpu', kind: Optional[str] = None
             found = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
         except Exception:  # noqa: B902 - only for the message
             found = []
-        what = f' (it references {", ".join(found[:5])})' if found else ''
+        if not found:  # no foreign globals: not a pickle at all, or a damaged one
+            raise CheckpointError(f'cannot read {path} (truncated or corrupt: {exc}); '
+                                  f'{fix}') from exc
         raise CheckpointError(
             f'refusing to load {path}: it is not a plain jepa_ros training checkpoint and '
-            f'would need arbitrary Python objects to unpickle{what}, which could run code; '
-            f'{fix}') from exc
+            f'would need arbitrary Python objects to unpickle (it references '
+            f'{", ".join(found[:5])}), which could run code; {fix}') from exc
     except Exception as exc:  # noqa: B902 - zip/EOF/OS errors of a damaged file
         raise CheckpointError(f'cannot read {path} (truncated or corrupt: {type(exc).__name__}: '
                               f'{exc}); {fix}') from exc

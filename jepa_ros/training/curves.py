@@ -28,10 +28,14 @@ class CurveLog:
         if Path(path).is_file():
             with open(path, newline='') as fh:
                 for row in csv.DictReader(fh):
+                    # a run killed mid-append leaves a torn last row (missing or extra
+                    # fields): it is dropped, never half-read
+                    if None in row or any(v is None for v in row.values()):
+                        continue
                     try:
                         if int(float(row['step'])) <= max_step:
                             rows.append({k: float(v) for k, v in row.items() if v != ''})
-                    except (KeyError, ValueError):
+                    except (KeyError, TypeError, ValueError):
                         continue
         return rows
 

@@ -76,11 +76,13 @@ def evaluate(cfg: EvalConfig, log=print):
         torch.set_num_threads(cfg.threads)
     t_start = time.perf_counter()
     encoder, predictor, extra = load_model(cfg.model, device=cfg.device)
+    from jepa_ros.models.config import CheckpointError
     if encoder is None or predictor is None:
-        raise ValueError(f'{cfg.model} must hold both an encoder and a predictor '
-                         '(the output of `jepa-ros train-ac`)')
+        raise CheckpointError(f'{cfg.model} must hold both an encoder and a predictor '
+                              '(the output of `jepa-ros train-ac`)')
     if 'normalization' not in extra:
-        raise ValueError(f'{cfg.model} has no extra["normalization"]; train it with train-ac')
+        raise CheckpointError(f'{cfg.model} has no extra["normalization"]: it is not a '
+                              'trained world model; give a model folder written by train-ac')
     norm = check_normalization(extra['normalization'])
     size = int(extra.get('image_size', predictor.config.img_size))
     if cfg.data:

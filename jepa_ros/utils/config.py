@@ -171,7 +171,13 @@ def load_yaml(path, cls: Type[T], node_name: Optional[str] = None) -> T:
     Accepts a plain mapping or the ROS layout ``node_name: {ros__parameters: {...}}``.
     """
     with open(path) as fh:
-        data = yaml.safe_load(fh) or {}
+        try:
+            data = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, 'problem_mark', None)
+            where = f' (line {mark.line + 1}, column {mark.column + 1})' if mark else ''
+            raise ConfigError(f'{path} is not valid YAML{where}: '
+                              f'{getattr(exc, "problem", None) or exc}') from None
     if not isinstance(data, dict):
         raise ConfigError(f'{path}: expected a mapping at the top level')
     if node_name is not None and node_name in data:
