@@ -164,3 +164,26 @@ def test_non_finite_joint_states_are_singled_out():
     assert joint_position(msg, 'a') == 0.1 and joint_position(msg, 'b') is None
     short = JointState(name=['a', 'b'], position=[0.1])
     assert nonfinite_joints(short, ['a', 'b']) == []
+
+
+# ---------------------------------------------------------------- poses
+def _pose_msg(pos, quat=(0.0, 1.0, 0.0, 0.0), frame='panda_link0'):
+    from geometry_msgs.msg import PoseStamped
+    msg = PoseStamped()
+    msg.header.frame_id = frame
+    msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = pos
+    o = msg.pose.orientation
+    o.w, o.x, o.y, o.z = quat
+    return msg
+
+
+@pytest.mark.parametrize('msg, message', [
+    (_pose_msg((float('nan'), 0.0, 0.3)), 'finite'),
+    (_pose_msg((0.5, float('inf'), 0.3)), 'finite'),
+    (_pose_msg((0.5, 0.0, 0.3), quat=(0.0, 0.0, 0.0, 0.0)), 'quaternion'),
+    (_pose_msg((0.5, 0.0, 0.3), frame='world'), "frame 'world'"),
+])
+def test_bad_measured_poses_are_dropped_with_the_reason(msg, message):
+    from jepa_ros.ros.planner_msgs import base_frame_pose_state
+    with pytest.raises(ValueError, match=message):
+        base_frame_pose_state(msg, 'panda_link0')

@@ -368,3 +368,12 @@ def test_train_ac_killed_with_sigkill_resumes_without_duplicate_curves(tmp_path,
     assert steps == sorted(set(steps)) and steps[-1] == killed_at + 10, steps
     assert load_checkpoint(out)['step'] == killed_at + 10
     assert (Path(out) / 'model' / 'model.safetensors').is_file()
+
+
+def test_official_checkpoint_with_code_inside_is_refused(tmp_path):
+    from jepa_ros.models.official import load_vjepa2
+    marker = tmp_path / MARKER_NAME
+    path = _write(tmp_path / 'vitg-384.pt', _pickle_bytes({'encoder': _Evil(marker)}))
+    with pytest.raises(CheckpointError, match='weights_only=True'):
+        load_vjepa2(path)
+    assert not marker.exists()
