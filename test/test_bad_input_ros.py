@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
 """
-Bad-input matrix over real DDS: absurd commands, broken params files, degenerate sensor data and
-a recorder stopped by SIGINT, SIGTERM or SIGKILL.
+Bad-input matrix over real DDS: absurd commands, broken params files, degenerate sensor data.
 
-The nodes run in their own processes, as on a robot; this process plays the user's stack.
+Also a recorder stopped by SIGINT, SIGTERM or SIGKILL. The nodes run in their own processes, as on a robot; this process plays the user's stack.
 """
 
 from pathlib import Path
