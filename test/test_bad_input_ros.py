@@ -3,7 +3,8 @@
 """
 Bad-input matrix over real DDS: absurd commands, broken params files, degenerate sensor data.
 
-Also a recorder stopped by SIGINT, SIGTERM or SIGKILL. The nodes run in their own processes, as on a robot; this process plays the user's stack.
+Also a recorder stopped by SIGINT, SIGTERM or SIGKILL. The nodes run in their own processes,
+as on a robot; this process plays the user's stack.
 """
 
 from pathlib import Path
