@@ -15,7 +15,7 @@ from typing import Optional
 
 from jepa_ros.sim.geometry import wrap_angle
 import numpy as np
-from transforms3d.euler import euler2quat
+from transforms3d.euler import euler2quat, quat2euler
 from transforms3d.quaternions import axangle2quat, qmult
 
 
@@ -81,6 +81,23 @@ def action_to_command(state, action, period_s: float) -> ArmCommand:
         gripper=float(target[6]),
         duration_s=period_s,
     )
+
+
+def command_to_action(state, cmd: ArmCommand) -> np.ndarray:
+    """
+    Return the 7-D action (state change) that ``cmd`` asks for at ``state``; zeros for a hold.
+
+    The inverse of :func:`action_to_command` after :func:`limit_command`: the evaluation loop
+    applies this to the simulator, so it runs with the same limits as the robot.
+    """
+    if cmd.hold:
+        return np.zeros(7)
+    state = np.asarray(state, dtype=np.float64)
+    action = np.zeros(7)
+    action[:3] = np.asarray(cmd.target_pos, dtype=np.float64) - state[:3]
+    action[3:6] = wrap_angle(np.asarray(quat2euler(cmd.target_quat, axes='sxyz')) - state[3:6])
+    action[6] = float(cmd.gripper) - state[6]
+    return action
 
 
 def hold_command(state, period_s: float, reason: str) -> ArmCommand:

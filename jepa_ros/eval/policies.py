@@ -60,38 +60,60 @@ class PlannerPolicy:
     """
     Latent-space MPC towards the goal image(s): the system under test.
 
-    Frames are fitted to the model's input size as the planner node does. Several goal images
-    become a GoalSequence that advances on the planner config's ``subgoal_threshold`` or, when
-    none is set, after ``steps / n_goals`` replanning steps per sub-goal.
+    It drives the planner node's own controller (:class:`jepa_ros.control.runtime.MPCRuntime`)
+    on the simulator's clock, so eval sees what the robot gets: the same input checks, the same
+    command limits (``max_linear_speed`` / ``max_angular_speed`` at one control period per
+    step, the workspace box) and holds. Frames are fitted to the model's input size as the node
+    does. Several goal images become a GoalSequence that advances on the planner config's
+    ``subgoal_threshold`` or, when none is set, after ``steps / n_goals`` replanning steps per
+    sub-goal.
     """
 
-    def __init__(self, planner, world_model, image_size: int, name: str = 'planner'):
+    def __init__(self, planner, world_model, image_size: int, name: str = 'planner',
+                 control_dt: float = 0.1, mpc_config=None):
+        from jepa_ros.control import MPCNodeConfig
+        from jepa_ros.control.runtime import MPCRuntime
         self.planner = planner
         self.world_model = world_model
         self.image_size = int(image_size)
         self.name = name
         self.plans = []
-        self._goal = None
+        self.holds = []
+        self._t = 0.0
+        self.control_dt = float(control_dt)
+        cfg = mpc_config or MPCNodeConfig(rate_hz=1.0 / self.control_dt)
+        pcfg = planner.config
+        self.runtime = MPCRuntime(planner, world_model, cfg,
+                                  (pcfg.workspace_min, pcfg.workspace_max),
+                                  time_fn=lambda: self._t)
 
     def begin(self, spec: EpisodeSpec, goal_images: List[np.ndarray]):
-        """Forget the warm start and encode the goal image(s) once."""
+        """Forget the warm start; the goal image(s) are encoded at the first step."""
         from jepa_ros.planning import GoalSequence
-        self.planner.reset()
-        self.plans = []
+        self.plans, self.holds = [], []
         fitted = [fit_views(g, self.image_size) for g in goal_images]
         if len(fitted) == 1:
-            self._goal = self.world_model.encode(fitted[0])
+            goal = fitted[0]
         else:
             cfg = self.planner.config
             budget = 0 if cfg.subgoal_max_steps > 0 or cfg.subgoal_threshold is not None \
                 else max(1, spec.steps // len(fitted))
-            self._goal = GoalSequence(fitted, max_steps=budget)
+            goal = GoalSequence(fitted, max_steps=budget)
+        self.runtime.set_goal(goal, f'{spec.task} goal')
 
     def act(self, obs) -> np.ndarray:
-        """Plan from the current frame and state; return the (limited) first action."""
-        plan = self.planner.plan(fit_views(obs.image, self.image_size), obs.state, self._goal)
-        self.plans.append(plan)
-        return plan.first_action
+        """Feed the frame and state to the controller; return the action it commands."""
+        self._t += self.control_dt
+        rt = self.runtime
+        rt.image(fit_views(obs.image, self.image_size), now=self._t)
+        rt.pose(np.asarray(obs.state[:6], dtype=np.float64), now=self._t)
+        rt.gripper(float(obs.state[6]))
+        result = rt.step()
+        if result.plan is not None:
+            self.plans.append(result.plan)
+        if result.hold:
+            self.holds.append(result.reason)
+        return result.action
 
 
 def fit_views(image: np.ndarray, size: int) -> np.ndarray:

@@ -148,13 +148,16 @@ def summarize(records: List[dict]) -> dict:
     }
 
 
-def build_policies(cfg: EvalConfig, planner_cfg, loaded, log=print) -> Dict[str, object]:
+def build_policies(cfg: EvalConfig, planner_cfg, loaded, log=print,
+                   control_dt: float = 0.1) -> Dict[str, object]:
     """Return {method name: policy}: 'planner' first, then the requested baselines."""
     from jepa_ros.eval.models import untrained_like
     from jepa_ros.eval.policies import HoldPolicy, OraclePolicy, PlannerPolicy, RandomPolicy
     from jepa_ros.planning import make_planner
+    dt = control_dt
     policies = {'planner': PlannerPolicy(make_planner(loaded.world_model, planner_cfg),
-                                         loaded.world_model, loaded.image_size, 'planner')}
+                                         loaded.world_model, loaded.image_size, 'planner',
+                                         control_dt=dt)}
     for b in cfg.baselines:
         if b == 'untrained':
             if not loaded.trained:
@@ -162,7 +165,7 @@ def build_policies(cfg: EvalConfig, planner_cfg, loaded, log=print) -> Dict[str,
                     'uses another random seed')
             twin = untrained_like(loaded.world_model, seed=cfg.seed + 1)
             policies[b] = PlannerPolicy(make_planner(twin, dataclasses.replace(planner_cfg)),
-                                        twin, loaded.image_size, 'untrained')
+                                        twin, loaded.image_size, 'untrained', control_dt=dt)
         elif b == 'random':
             policies[b] = RandomPolicy(cfg.seed, max_translation=planner_cfg.maxnorm,
                                        gripper=planner_cfg.gripper_high)
@@ -183,7 +186,7 @@ def run_eval(cfg: EvalConfig, planner_cfg, loaded, sim, progress: bool = True,
     """
     from tqdm import tqdm
     cameras = resolve_cameras(cfg, loaded, sim)
-    policies = build_policies(cfg, planner_cfg, loaded, log)
+    policies = build_policies(cfg, planner_cfg, loaded, log, control_dt=sim.config.control_dt)
     specs = {t: make_episodes(t, cfg.episodes, cfg.seed, sim, cfg.steps) for t in cfg.tasks}
     bar = tqdm(total=sum(len(s) for s in specs.values()) * len(policies), disable=not progress,
                unit='episode', dynamic_ncols=True)

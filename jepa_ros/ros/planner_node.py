@@ -31,10 +31,10 @@ import threading
 import time
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
-from jepa_ros.control import (action_to_command, hold_command, InputWatchdog, limit_command,
-                              MPCNodeConfig)
+from jepa_ros.control import hold_command, MPCNodeConfig
 from jepa_ros.control.commands import fit_image
 from jepa_ros.control.image_sync import check_view_count, split_views, tile_views, ViewSync
+from jepa_ros.control.loop import PeriodicThread
 from jepa_ros.control.watchdog import hold_reason_kind
 from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
 from jepa_ros.ros.node_main import run_node
@@ -48,8 +48,6 @@ from jepa_ros.utils.config import ConfigError, to_dict
 from jepa_ros.utils.errors import UserError
 from nav_msgs.msg import Path
 import numpy as np
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
@@ -102,7 +100,16 @@ def read_image_file(path: str) -> np.ndarray:
 
 
 class PlannerNode(LifecycleNode):
-    """World-model MPC as a managed node; see the module docstring."""
+    """
+    World-model MPC as a managed node; see the module docstring.
+
+    Execution: every subscription, service and timer runs on one single-threaded executor and
+    only converts a message into :class:`jepa_ros.control.runtime.MPCRuntime` (microseconds
+    each, so 1 kHz ``joint_states`` cost little). Planning runs in a thread of its own at
+    ``rate_hz`` and never waits for a callback, nor a callback for it. While a plan takes longer
+    than a period, a watchdog timer publishes the hold when an input goes stale, and the late
+    plan is dropped if its frame is stale by then.
+    """
 
     def __init__(self, **kwargs):
         """Declare and validate parameters (ConfigError names a bad one); load nothing yet."""
@@ -111,42 +118,23 @@ class PlannerNode(LifecycleNode):
         self.cfg = declare_config(self, MPCNodeConfig)
         self.planner_cfg = declare_config(self, PlannerConfig, prefix='planner.')
         self.startup_error = None
-        self._lock = threading.Lock()
-        self._tick_lock = threading.Lock()   # held while a loop step runs
+        self._publish_lock = threading.Lock()   # one command at a time, in order
         self._stopping = False
-        self._inputs_group = MutuallyExclusiveCallbackGroup()
-        self._loop_group = MutuallyExclusiveCallbackGroup()
-        self._service_group = MutuallyExclusiveCallbackGroup()
-        self._viz_group = MutuallyExclusiveCallbackGroup()
-        self._landscape_timer = None
+        self._loop = None            # the planning thread
+        self._planning_since = None  # monotonic start of the plan in flight
+        self._last_command_hold = True
+        self._watchdog_timer = None
         self._landscape_job = None   # (image, state, actions, goal) of the latest plan
-        self.watchdog = InputWatchdog(self.cfg.image_timeout_s, self.cfg.pose_timeout_s)
-        self.world_model = self.planner = self.ik = None
+        self.world_model = self.planner = self.ik = self.runtime = None
         self.image_size = 0
         self.num_views = 1          # camera views per observation (the model's)
-        self._sync = None           # ViewSync of the image topics when there are several
-        self._timer = None
         self._subs, self._srvs, self._pubs = [], [], {}
-        self._reset_inputs()
+        self._reset_logs()
 
     # ------------------------------------------------------------------ lifecycle
-    def _reset_inputs(self):
-        self._image = None          # latest frame at the model's input size
-        self._image_t = None        # monotonic receipt time of that frame
-        self._pose6 = None          # x, y, z, roll, pitch, yaw
-        self._gripper = 0.0         # 0 open .. 1 closed (from joint_states)
-        self._gripper_seen = False
-        self._joints = {}
-        self._goal = None           # image, tokens or GoalSequence
-        self._goal_version = 0
-        self._goal_source = ''
-        self._planned_version = -1
-        self._goal_arg = None
+    def _reset_logs(self):
         self._published_goal = (-1, -1)
         self._last_hold_log = (None, -1e9)
-        self._tick = 0
-        self._last_tick_t = None
-        self._rate_hz = float('nan')
         self._warned_gripper = False
 
     def start(self) -> bool:
@@ -178,6 +166,7 @@ class PlannerNode(LifecycleNode):
     def _configure(self):
         from jepa_ros.control.loading import (configure_threads, load_world_model,
                                               model_cameras, model_image_size, resolve_device)
+        from jepa_ros.control.runtime import MPCRuntime
         from jepa_ros.planning import make_planner
         cfg = self.cfg
         device = resolve_device(cfg.device)
@@ -189,12 +178,15 @@ class PlannerNode(LifecycleNode):
         topics = cfg.camera_topics
         cameras = model_cameras(cfg, self.world_model)
         check_view_count(self.num_views, topics, cameras)
-        self._sync = ViewSync(topics, cfg.image_sync_slop) if len(topics) > 1 else None
+        sync = ViewSync(topics, cfg.image_sync_slop) if len(topics) > 1 else None
         self.planner = make_planner(self.world_model, self.planner_cfg)
         if cfg.command_mode == 'joint_trajectory':
             from jepa_ros.control.ik import ArmIK
             self.ik = ArmIK(cfg.trajectory_joints, cfg.ik_mjcf_path)
-        self._reset_inputs()
+        self.runtime = MPCRuntime(self.planner, self.world_model, cfg,
+                                  (self.planner_cfg.workspace_min,
+                                   self.planner_cfg.workspace_max), sync=sync, ik=self.ik)
+        self._reset_logs()
         self._load_goal_files()
         if cfg.warmup:
             self._warm_up()
@@ -247,28 +239,23 @@ class PlannerNode(LifecycleNode):
 
     def _create_interfaces(self):
         cfg = self.cfg
-        grp = self._inputs_group
         topics = cfg.camera_topics
-        if self._sync is None:
+        if self.runtime.sync is None:
             self._subs = [self.create_subscription(Image, topics[0], self._on_image,
-                                                   sensor_qos(1), callback_group=grp)]
+                                                   sensor_qos(1))]
         else:  # a few frames per topic: ViewSync matches them by stamp
             self._subs = [self.create_subscription(Image, topic, self._view_callback(i),
-                                                   sensor_qos(), callback_group=grp)
+                                                   sensor_qos())
                           for i, topic in enumerate(topics)]
         self._subs += [
-            self.create_subscription(PoseStamped, 'ee_pose', self._on_pose, state_qos(),
-                                     callback_group=grp),
+            self.create_subscription(PoseStamped, 'ee_pose', self._on_pose, state_qos(1)),
             self.create_subscription(JointState, 'joint_states', self._on_joint_states,
-                                     state_qos(), callback_group=grp),
-            self.create_subscription(Image, 'goal_image', self._on_goal_image, command_qos(1),
-                                     callback_group=grp),
+                                     state_qos(1)),
+            self.create_subscription(Image, 'goal_image', self._on_goal_image, command_qos(1)),
         ]
         self._srvs = [
-            self.create_service(Trigger, '~/capture_goal', self._on_capture_goal,
-                                callback_group=self._service_group),
-            self.create_service(Trigger, '~/clear_goal', self._on_clear_goal,
-                                callback_group=self._service_group),
+            self.create_service(Trigger, '~/capture_goal', self._on_capture_goal),
+            self.create_service(Trigger, '~/clear_goal', self._on_clear_goal),
         ]
         pub = self.create_lifecycle_publisher
         kind = {'twist': (TwistStamped, 'delta_twist_cmds'),
@@ -287,10 +274,7 @@ class PlannerNode(LifecycleNode):
             self._pubs['landscape'] = pub(Image, '~/energy_landscape', state_qos(1))
 
     def _teardown(self):
-        for timer in (self._timer, self._landscape_timer):
-            if timer is not None:
-                self.destroy_timer(timer)
-        self._timer = self._landscape_timer = None
+        self._stop_loop()
         for sub in self._subs:
             self.destroy_subscription(sub)
         for srv in self._srvs:
@@ -300,32 +284,35 @@ class PlannerNode(LifecycleNode):
         self._subs, self._srvs, self._pubs = [], [], {}
         if self.ik is not None:
             self.ik.close()
-        self.world_model = self.planner = self.ik = None
-        self._sync = None
+        self.world_model = self.planner = self.ik = self.runtime = None
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        """Enable the publishers and start the fixed-rate loop."""
+        """Enable the publishers and start the planning thread and the watchdog."""
         ret = super().on_activate(state)
-        self._timer = self.create_timer(self.cfg.period_s, self._on_tick,
-                                        callback_group=self._loop_group)
-        if self.cfg.publish_landscape:  # off the control loop: it costs many rollouts
-            self._landscape_timer = self.create_timer(
-                self.cfg.period_s * self.cfg.landscape_every_n, self._on_landscape_timer,
-                callback_group=self._viz_group)
         self._published_goal = (-1, -1)
+        self._stopping = False
+        self._loop = PeriodicThread(self.cfg.period_s, self._loop_step, name='jepa_ros planner')
+        self._watchdog_timer = self.create_timer(min(0.05, self.cfg.period_s / 2),
+                                                 self._on_watchdog)
+        self._loop.start()
         self.get_logger().info(f'loop running at {self.cfg.rate_hz:g} Hz, command_mode '
                                f'{self.cfg.command_mode!r}')
         return ret
 
+    def _stop_loop(self):
+        if self._watchdog_timer is not None:
+            self.destroy_timer(self._watchdog_timer)
+            self._watchdog_timer = None
+        if self._loop is not None:
+            with self._publish_lock:
+                self._stopping = True   # a plan still in flight is dropped, never published
+            self._loop.stop(timeout=self.cfg.period_s)
+            self._loop = None
+
     def on_deactivate(self, state) -> TransitionCallbackReturn:
         """Stop the loop and send one hold-still command before the publishers go quiet."""
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-            self._timer = None
-        if self._landscape_timer is not None:
-            self.destroy_timer(self._landscape_timer)
-            self._landscape_timer = None
-        self.publish_hold('node deactivated')
+        self._stop_loop()
+        self.publish_hold('node deactivated', force=True)
         return super().on_deactivate(state)
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
@@ -335,12 +322,29 @@ class PlannerNode(LifecycleNode):
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
         """Hold still and release everything."""
-        if self._timer is not None:
-            self.publish_hold('node shutting down')
+        if self._loop is not None:
+            self._stop_loop()
+            self.publish_hold('node shutting down', force=True)
         self._teardown()
         return TransitionCallbackReturn.SUCCESS
 
+    def stop(self, reason='node stopped'):
+        """Stop planning (a plan in flight is dropped) and publish a hold (Ctrl-C path)."""
+        self._stop_loop()
+        with self._publish_lock:
+            self._stopping = True
+        try:
+            self.publish_hold(reason, force=True)
+        except Exception:  # the context may already be shut down by Ctrl-C
+            pass
+
     # ------------------------------------------------------------------ inputs
+    def _stamp(self, msg):
+        return msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+
+    def _clock_now(self):
+        return self.get_clock().now().nanoseconds * 1e-9
+
     def _fit(self, img):
         return fit_image(img, self.image_size, self.cfg.image_resize)
 
@@ -356,45 +360,25 @@ class PlannerNode(LifecycleNode):
         return callback
 
     def _on_view(self, index, msg):
-        t = time.monotonic()
-        sync = self._sync
-        if sync is None:  # torn down meanwhile
+        runtime = self.runtime
+        if runtime is None:  # torn down meanwhile
             return
         try:
             img = self._fit(image_to_numpy(msg, 'rgb8'))
         except ValueError as exc:
-            self.get_logger().warn(f'camera frame on {sync.topics[index]} dropped: {exc}',
-                                   throttle_duration_sec=5.0)
+            self.get_logger().warn(f'camera frame on {runtime.sync.topics[index]} dropped: '
+                                   f'{exc}', throttle_duration_sec=5.0)
             return
-        stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
-        with self._lock:
-            sync.add(index, stamp, img, t)
-
-    def _latest_frame(self, now):
-        """
-        Return ``(observation, receipt time, None)`` or ``(None, None, why there is none)``.
-
-        Call with ``self._lock`` held. With several image topics the observation is the newest
-        set of views whose stamps agree (V, S, S, 3), received at its oldest view's time.
-        """
-        if self._sync is None:
-            return self._image, self._image_t, None
-        views, reason = self._sync.get(now, self.cfg.image_timeout_s)
-        if views is None:
-            return None, None, reason
-        self.watchdog.image_received(views.receipt_t)
-        return views.stacked(), views.receipt_t, None
+        runtime.view(index, img, self._stamp(msg))
 
     def _on_image(self, msg):
-        t = time.monotonic()
         try:
             img = self._fit(image_to_numpy(msg, 'rgb8'))
         except ValueError as exc:
             self.get_logger().warn(f'camera frame dropped: {exc}', throttle_duration_sec=5.0)
             return
-        with self._lock:
-            self._image, self._image_t = img, t
-            self.watchdog.image_received(t)
+        if self.runtime is not None:
+            self.runtime.image(img, self._stamp(msg))
 
     def _on_pose(self, msg):
         try:
@@ -402,28 +386,26 @@ class PlannerNode(LifecycleNode):
         except ValueError as exc:
             self.get_logger().warn(f'ee_pose dropped: {exc}', throttle_duration_sec=5.0)
             return
-        t = time.monotonic()
-        with self._lock:
-            self._pose6 = state6
-            self.watchdog.pose_received(t)
+        if self.runtime is not None:
+            self.runtime.pose(state6, self._stamp(msg))
 
     def _on_joint_states(self, msg):
         cfg = self.cfg
+        runtime = self.runtime
+        if runtime is None:
+            return
         bad = nonfinite_joints(msg, list(cfg.trajectory_joints) + [cfg.gripper_joint])
         if bad:  # keep the last good values; a NaN must never reach IK or the gripper
             self.get_logger().warn(f'joint_states dropped: non-finite position of {bad}',
                                    throttle_duration_sec=5.0)
             return
-        with self._lock:
-            for name in cfg.trajectory_joints:
-                q = joint_position(msg, name)
-                if q is not None:
-                    self._joints[name] = q
-            if cfg.gripper_joint:
-                q = joint_position(msg, cfg.gripper_joint)
-                if q is not None:
-                    self._gripper = cfg.gripper_from_position(q)
-                    self._gripper_seen = True
+        if cfg.command_mode == 'joint_trajectory':
+            found = {n: joint_position(msg, n) for n in cfg.trajectory_joints}
+            runtime.joint_positions({n: q for n, q in found.items() if q is not None})
+        if cfg.gripper_joint:
+            q = joint_position(msg, cfg.gripper_joint)
+            if q is not None:
+                runtime.gripper(cfg.gripper_from_position(q))
 
     def _on_goal_image(self, msg):
         try:
@@ -434,45 +416,29 @@ class PlannerNode(LifecycleNode):
         self._set_goal(img, 'goal_image topic')
 
     def _on_capture_goal(self, request, response):
-        with self._lock:
-            img, t, reason = self._latest_frame(time.monotonic())
+        img, reason = self.runtime.latest_image(clock_now=self._clock_now())
         if reason is not None:
             response.success, response.message = False, reason
-        elif img is None:
-            response.success, response.message = False, 'no camera frame received yet'
-        elif time.monotonic() - t > self.cfg.image_timeout_s:
-            response.success = False
-            response.message = f'latest camera frame is {time.monotonic() - t:.2f} s old'
         elif self.num_views > 1:
-            self._set_goal(img.copy(), f'captured {self.num_views} camera views')
+            self._set_goal(img, f'captured {self.num_views} camera views')
             response.success = True
             response.message = f'goal set to the current {self.num_views} camera views'
         else:
-            self._set_goal(img.copy(), 'captured camera frame')
+            self._set_goal(img, 'captured camera frame')
             response.success, response.message = True, 'goal set to the current camera frame'
         return response
 
     def _on_clear_goal(self, request, response):
-        with self._lock:
-            self._goal = None
-            self._goal_version += 1
+        self.runtime.clear_goal()
         self.get_logger().info('goal cleared: holding still')
         response.success, response.message = True, 'goal cleared; the arm holds still'
         return response
 
     def _set_goal(self, goal, source):
-        with self._lock:
-            self._goal = goal
-            self._goal_version += 1
-            self._goal_source = source
+        self.runtime.set_goal(goal, source)
         self.get_logger().info(f'new goal from {source}')
 
     # ------------------------------------------------------------------ loop
-    def _state(self):
-        if self._pose6 is None:
-            return None
-        return np.concatenate([self._pose6, [self._gripper]])
-
     def _log_hold(self, reason):
         now = time.monotonic()
         kind = hold_reason_kind(reason)  # '0.61 s old', '0.81 s old', ...: one kind
@@ -481,13 +447,21 @@ class PlannerNode(LifecycleNode):
             self.get_logger().warn(f'holding still: {reason}')
             self._last_hold_log = (kind, now)
 
-    def publish_hold(self, reason, state=None, diagnostics=None):
+    def publish_hold(self, reason, state=None, diagnostics=None, force=False):
         """Publish the hold-still command of the active mode (when it can be formed)."""
-        if not self._pubs:
+        with self._publish_lock:
+            if self._stopping and not force:
+                return
+            self._publish_hold_locked(reason, state, diagnostics)
+
+    def _publish_hold_locked(self, reason, state=None, diagnostics=None):
+        runtime = self.runtime
+        if not self._pubs or runtime is None:
             return
-        with self._lock:
-            state = self._state() if state is None else state
-            joints = [self._joints.get(n) for n in self.cfg.trajectory_joints]
+        if state is None:
+            state = runtime.state()
+        with runtime.lock:
+            joints = [runtime.joints.get(n) for n in self.cfg.trajectory_joints]
         stamp = self.get_clock().now().to_msg()
         frame = self.cfg.base_frame
         mode = self.cfg.command_mode
@@ -501,137 +475,95 @@ class PlannerNode(LifecycleNode):
         elif mode == 'joint_trajectory' and None not in joints:
             self._pubs['command'].publish(trajectory_msg(self.cfg.trajectory_joints, joints,
                                                          self.cfg.period_s))
+        self._last_command_hold = True
         if diagnostics is not None:
             diagnostics.update(hold=True, reason=reason, stamp=stamp_seconds(stamp))
             self._pubs['diagnostics'].publish(diagnostics_msg(diagnostics))
 
-    def stop(self, reason='node stopped'):
-        """Wait for a running loop step, refuse further ones and publish a hold (Ctrl-C path)."""
-        with self._tick_lock:
-            self._stopping = True
-            try:
-                self.publish_hold(reason)
-            except Exception:  # the context may already be shut down by Ctrl-C
-                pass
-
-    def _on_tick(self):
-        with self._tick_lock:
-            if self._stopping:
-                return
-            try:
-                self._step()
-            except Exception as exc:  # never let one bad step end the loop silently
-                if not self.context.ok():
-                    return  # Ctrl-C arrived mid-step: main() sends the final hold
-                reason = f'loop error: {type(exc).__name__}: {exc}'
-                self._log_hold(reason)
-                try:
-                    self.publish_hold(reason)
-                except Exception as exc2:
-                    self.get_logger().error(f'cannot even publish a hold: {exc2}')
-
-    def _step(self):
-        t0 = time.monotonic()
-        if self._last_tick_t is not None:
-            dt = t0 - self._last_tick_t
-            self._rate_hz = 1.0 / dt if np.isnan(self._rate_hz) else \
-                0.8 * self._rate_hz + 0.2 / dt
-        self._last_tick_t = t0
-        self._tick += 1
-        diag = {'tick': self._tick, 'rate_hz': self._rate_hz, 'mode': self.cfg.command_mode}
-        with self._lock:
-            image, image_t, reason = self._latest_frame(t0)
-            state = self._state()
-            goal, version, source = self._goal, self._goal_version, self._goal_source
-            reason = reason or self.watchdog.hold_reason(t0)
-        if reason is None and goal is None:
-            reason = ('no goal: publish an image on goal_image, call ~/capture_goal or set '
-                      'goal_image_path')
+    def _on_watchdog(self):
+        """Hold as soon as an input goes stale while a long plan is in flight."""
+        since, runtime = self._planning_since, self.runtime
+        if since is None or runtime is None or self._last_command_hold:
+            return
+        if time.monotonic() - since < self.cfg.period_s:
+            return
+        reason = runtime.hold_reason(clock_now=self._clock_now())
         if reason is not None:
             self._log_hold(reason)
-            self.publish_hold(reason, state, diag)
+            self.publish_hold(reason, diagnostics={'tick': runtime.tick, 'watchdog': True,
+                                                   'mode': self.cfg.command_mode})
+
+    def _loop_step(self):
+        runtime = self.runtime
+        if runtime is None or self._stopping:
             return
-        if self.cfg.gripper_joint and not self._gripper_seen and not self._warned_gripper:
+        self._planning_since = time.monotonic()
+        try:
+            result = runtime.step(clock_now=self._clock_now())
+        except Exception as exc:  # never let one bad step end the loop silently
+            if not self.context.ok():
+                return  # Ctrl-C arrived mid-step: main() sends the final hold
+            reason = f'loop error: {type(exc).__name__}: {exc}'
+            self._log_hold(reason)
+            self.publish_hold(reason)
+            return
+        finally:
+            self._planning_since = None
+        try:
+            self._publish_result(result)
+        except Exception as exc:  # noqa: B902
+            if self.context.ok():
+                self.get_logger().error(f'cannot publish: {type(exc).__name__}: {exc}')
+
+    def _publish_result(self, result):
+        runtime = self.runtime
+        plan, diag = result.plan, result.diagnostics
+        if result.hold:
+            self._log_hold(result.reason)
+            self.publish_hold(result.reason, result.state, diag)
+        if plan is not None:
+            stamp = self.get_clock().now().to_msg()
+            frame = self.cfg.base_frame
+            self._publish_goal_image(runtime.goal, runtime.goal_version, plan.goal_index)
+            self._pubs['path'].publish(path_msg(plan.ee_path, frame, stamp))
+            self._pubs['markers'].publish(markers_msg(
+                plan.ee_path, frame, stamp, plan.ok, self._goal_position_of(runtime.goal)))
+        if result.hold:
+            return
+        if self.cfg.gripper_joint and not runtime.gripper_seen and not self._warned_gripper:
             self._warned_gripper = True
             self.get_logger().warn(f'no {self.cfg.gripper_joint!r} in joint_states yet: the '
                                    'gripper state is taken as open (0)')
-        try:
-            plan = self._plan(image, state, goal, version)
-        except Exception as exc:  # a planner failure must never move the arm
-            reason = f'planner error: {type(exc).__name__}: {exc}'
-            self._log_hold(reason)
-            self.publish_hold(reason, state, diag)
-            return
-        diag.update(plan_ms=plan.ms, iterations=plan.iterations, energy=plan.final_energy,
-                    current_energy=plan.current_energy, goal_index=plan.goal_index,
-                    goal_reached=plan.goal_reached, goal_source=source, method=plan.method,
-                    plan_reason=plan.reason)
-        self._publish_goal_image(goal, version, plan.goal_index)
-        stamp = self.get_clock().now().to_msg()
-        frame = self.cfg.base_frame
-        self._pubs['path'].publish(path_msg(plan.ee_path, frame, stamp))
-        self._pubs['markers'].publish(markers_msg(plan.ee_path, frame, stamp, plan.ok,
-                                                  self._goal_position_of(goal, plan)))
-        if not plan.ok:
-            self._log_hold(plan.reason)
-            self.publish_hold(plan.reason, state, diag)
-            return
-        age = time.monotonic() - image_t
-        if age > self.cfg.image_timeout_s:  # planning took longer than the frame stays fresh
-            reason = (f'camera frame became stale while planning ({age:.2f} s old > '
-                      f'image_timeout_s {self.cfg.image_timeout_s:g}; planning took '
-                      f'{plan.ms:.0f} ms): raise image_timeout_s or plan faster (fewer '
-                      f'planner.samples / iterations / horizon, or a GPU)')
-            self._log_hold(reason)
-            self.publish_hold(reason, state, diag)
-            return
-        period = self.cfg.period_s
-        cmd = action_to_command(state, plan.first_action, period)
-        cmd, notes = limit_command(cmd, state, self.cfg.max_linear_speed,
-                                   self.cfg.max_angular_speed, self.planner_cfg.workspace_min,
-                                   self.planner_cfg.workspace_max)
-        if self.cfg.command_mode == 'joint_trajectory':
-            try:
-                cmd.joint_positions = self._solve_ik(cmd)
-            except ValueError as exc:
-                reason = f'no joint command: {exc}'
-                self._log_hold(reason)
-                self.publish_hold(reason, state, diag)
+        with self._publish_lock:
+            if self._stopping:
                 return
-        self._publish_command(cmd, stamp)
-        diag.update(hold=False, reason='', stamp=stamp_seconds(stamp),
-                    first_action=plan.first_action.tolist(),
-                    limit_notes=notes + list(plan.notes),
-                    latency_ms=1e3 * (time.monotonic() - image_t),
-                    tick_ms=1e3 * (time.monotonic() - t0))
-        self._pubs['diagnostics'].publish(diagnostics_msg(diag))
-        if 'landscape' in self._pubs:
-            self._landscape_job = (image, state, plan.actions, self._goal_arg)
+            # the watchdog may have held meanwhile: a frame stale by now is never acted on
+            reason = runtime.hold_reason(clock_now=self._clock_now())
+            if reason is not None:
+                self._log_hold(reason)
+                self._publish_hold_locked(reason, result.state, diag)
+                return
+            stamp = self.get_clock().now().to_msg()
+            self._publish_command(result.command, stamp)
+            self._last_command_hold = False
+            diag.update(stamp=stamp_seconds(stamp), tick_ms=1e3 * (
+                time.monotonic() - self._loop.tick_started) if self._loop else float('nan'))
+            self._pubs['diagnostics'].publish(diagnostics_msg(diag))
+        if 'landscape' in self._pubs and runtime.tick % self.cfg.landscape_every_n == 0:
+            self._publish_landscape(result.image, result.state, plan.actions, runtime.goal_arg)
 
-    def _plan(self, image, state, goal, version):
-        from jepa_ros.planning import GoalSequence
-        if version != self._planned_version:  # new goal: encode it once, forget the warm start
-            self.planner.reset()
-            if isinstance(goal, GoalSequence):
-                goal.reset()
-                self._goal_arg = goal
-            else:
-                self._goal_arg = self.world_model.encode(goal)
-            self._planned_version = version
-        return self.planner.plan(image, state, self._goal_arg)
-
-    def _goal_position_of(self, goal, plan):
+    def _goal_position_of(self, goal):
         """Return the goal's end-effector position when the world model can tell (pose codes)."""
         from jepa_ros.planning import GoalSequence
         decode = getattr(self.world_model, 'goal_position', None)
-        if decode is None:
+        if decode is None or goal is None:
             return None
         img = goal.goals[goal.index] if isinstance(goal, GoalSequence) else goal
         return decode(img)
 
     def _publish_goal_image(self, goal, version, index):
         from jepa_ros.planning import GoalSequence
-        if self._published_goal == (version, index):
+        if self._published_goal == (version, index) or goal is None:
             return
         img = goal.goals[goal.index] if isinstance(goal, GoalSequence) else goal
         if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim in (3, 4):
@@ -640,14 +572,6 @@ class PlannerNode(LifecycleNode):
             msg.header.frame_id = 'goal'
             self._pubs['goal_image'].publish(msg)
         self._published_goal = (version, index)
-
-    def _solve_ik(self, cmd):
-        with self._lock:
-            q = [self._joints.get(n) for n in self.cfg.trajectory_joints]
-        if None in q:
-            missing = [n for n, v in zip(self.cfg.trajectory_joints, q) if v is None]
-            raise ValueError(f'joint_states has no position for {missing}')
-        return self.ik.solve(np.asarray(q), cmd.target_pos, cmd.target_quat)
 
     def _publish_command(self, cmd, stamp):
         frame = self.cfg.base_frame
@@ -663,18 +587,8 @@ class PlannerNode(LifecycleNode):
         if 'gripper' in self._pubs:
             self._pubs['gripper'].publish(Float64(data=float(cmd.gripper)))
 
-    def _on_landscape_timer(self):
-        job, self._landscape_job = self._landscape_job, None
-        if job is None or self._stopping or 'landscape' not in self._pubs:
-            return
-        try:
-            self._publish_landscape(*job)
-        except Exception as exc:  # visualisation must never disturb the loop
-            if self.context.ok():
-                self.get_logger().warn(f'energy landscape failed: {exc}',
-                                       throttle_duration_sec=10.0)
-
     def _publish_landscape(self, image, state, actions, goal_arg):
+        """Draw the energy around the plan (in the planning thread: it costs many rollouts)."""
         from jepa_ros.planning import energy_landscape, GoalSequence
         goal = goal_arg.tokens(self.planner) if isinstance(goal_arg, GoalSequence) else goal_arg
         try:
@@ -709,7 +623,6 @@ def main(args=None):
     # Our own SIGINT/SIGTERM handling keeps the context alive until the final hold is sent.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     return run_node(NODE_NAME, PlannerNode, args=args,
-                    executor_factory=lambda: MultiThreadedExecutor(num_threads=4),
                     init_kwargs={'signal_handler_options': SignalHandlerOptions.NO},
                     on_ready=_autostart, on_stop=lambda node: node.stop())
 
