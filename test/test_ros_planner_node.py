@@ -302,11 +302,9 @@ def test_watchdog_holds_within_one_period_after_camera_timeout(fake_loop):
 
     client.wait(watchdog_holds, 10, 'hold on stale camera')
     t_hold, stamp_hold = min(watchdog_holds())
-    # The target is timeout 0.5 s + one 0.2 s period (+ a running plan + DDS), about 1.15 s, and
-    # it is met in a quiet foreground run. In clean-clone CI-like runs the loop timer under
-    # rclpy's MultiThreadedExecutor fired late and the hold came after 1.7-4.1 s (an open
-    # problem, see README): this checks that the watchdog does act, within 5 s.
-    assert t_hold - t_last <= 5.0, t_hold - t_last
+    # timeout 0.5 s + one 0.2 s period (+ DDS): about 0.75 s; planning runs in its own thread,
+    # so neither the executor's callbacks nor a running plan delay the hold
+    assert t_hold - t_last <= 1.5, t_hold - t_last
     # From the hold on, every command is zero. Commands are matched to it by their header
     # stamps: under load a plan's twist can arrive here after the next tick's hold diagnostic.
 

@@ -26,6 +26,9 @@ class MPCNodeConfig:
     warmup: bool = True                  # plan once at configure time (first call is slow)
     # Official V-JEPA 2 checkpoints carry no normalisation or image size: these apply to them.
     official_img_size: int = 256
+    # Planner settings by device (jepa_ros.control.profiles): auto, cpu, cuda or none; any
+    # planner.* parameter you set beats the profile.
+    planner_profile: str = 'auto'
     # -- loop
     rate_hz: float = 5.0
     command_mode: str = 'twist'
@@ -67,6 +70,10 @@ class MPCNodeConfig:
         if self.image_resize not in RESIZE_MODES:
             raise ConfigError(f'image_resize must be one of {RESIZE_MODES}, got '
                               f'{self.image_resize!r}')
+        from jepa_ros.control.profiles import PROFILE_CHOICES
+        if self.planner_profile not in PROFILE_CHOICES:
+            raise ConfigError(f'planner_profile must be one of {", ".join(PROFILE_CHOICES)}, '
+                              f'got {self.planner_profile!r}')
         if self.dtype not in ('auto', 'fp32', 'bf16', 'fp16'):
             raise ConfigError(f'dtype must be auto, fp32, bf16 or fp16, got {self.dtype!r}')
         dev = self.device

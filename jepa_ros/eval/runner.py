@@ -12,6 +12,7 @@ import dataclasses
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
+from jepa_ros.control.profiles import PROFILES
 from jepa_ros.eval.tasks import goal_images, make_episodes, render_views, reset_to_start
 from jepa_ros.eval.tasks import task_distance, TASKS
 from jepa_ros.utils.config import ConfigError
@@ -23,8 +24,8 @@ BASELINES = ('random', 'untrained', 'hold', 'oracle')
 # measured best for small models (changed-token weighting) and the training-support trust region
 # (no drifting into the workspace corners): README's lever table. Any PlannerConfig option given
 # on the command line overrides these.
-CPU_PLANNER_DEFAULTS = {'horizon': 1, 'samples': 48, 'topk': 8, 'iterations': 3,
-                        'energy_weighting': 'changed', 'support_std': 2.5}
+# eval's defaults on a CPU: the planner node's 'cpu' profile (one place for both)
+CPU_PLANNER_DEFAULTS = PROFILES['cpu']
 
 
 @dataclasses.dataclass

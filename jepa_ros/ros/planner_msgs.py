@@ -78,6 +78,13 @@ def duration_msg(seconds: float) -> Duration:
     return Duration(sec=sec, nanosec=int(round((seconds - sec) * 1e9)) % 1000000000)
 
 
+def time_msg(seconds: float):
+    """Return a builtin_interfaces/Time for ``seconds`` (e.g. the simulation time)."""
+    from builtin_interfaces.msg import Time
+    sec = int(math.floor(seconds))
+    return Time(sec=sec, nanosec=min(999999999, int(round((seconds - sec) * 1e9))))
+
+
 def stamp_seconds(stamp) -> float:
     """Return a builtin_interfaces/Time as seconds (how diagnostics name a step's command)."""
     return stamp.sec + stamp.nanosec * 1e-9

@@ -38,7 +38,7 @@ from jepa_ros.control.loop import PeriodicThread
 from jepa_ros.control.watchdog import hold_reason_kind
 from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
 from jepa_ros.ros.node_main import run_node
-from jepa_ros.ros.params import declare_config
+from jepa_ros.ros.params import declare_config, refuse_unknown_parameters, user_set_parameters
 from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
                                        landscape_image, markers_msg, nonfinite_joints,
                                        path_msg, pose_msg, stamp_seconds, trajectory_msg,
@@ -58,6 +58,10 @@ from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
 NODE_NAME = 'planner_node'
+# Parameters `ros2 param set` may change while the node runs (limits and timeouts: read each
+# step); every other one is read-only, as it shaped the model, planner or topics at configure.
+LIVE_PARAMETERS = ('max_linear_speed', 'max_angular_speed', 'image_timeout_s', 'pose_timeout_s',
+                   'hold_log_period_s')
 WARMUP_STATE = np.array([0.5, 0.0, 0.3, np.pi, 0.0, 0.0, 0.0])
 
 
@@ -73,19 +77,31 @@ def planner_params_yaml() -> str:
     Return config/planner.yaml's body: MPCNodeConfig and PlannerConfig defaults.
 
     Planner fields nest under ``planner:`` (parameters ``planner.<field>``); empty lists and None
-    become '' as declare_config expects (an empty YAML list has no ROS type).
+    become '' as declare_config expects (an empty YAML list has no ROS type). The fields that
+    ``planner_profile`` sets per device are left out (a value here would beat the profile) and
+    listed as comments to uncomment.
     """
     import yaml
+    from jepa_ros.control.profiles import PROFILES
     from jepa_ros.planning.config import PlannerConfig
 
     def ros(values):
         return {k: ('' if v is None or (isinstance(v, list) and not v) else v)
                 for k, v in values.items()}
 
+    by_profile = sorted({k for p in PROFILES.values() for k in p})
+    planner = ros(to_dict(PlannerConfig()))
     params = ros(to_dict(MPCNodeConfig()))
-    params['planner'] = ros(to_dict(PlannerConfig()))
-    return yaml.safe_dump({NODE_NAME: {'ros__parameters': params}}, sort_keys=False,
+    params['planner'] = {k: v for k, v in planner.items() if k not in by_profile}
+    text = yaml.safe_dump({NODE_NAME: {'ros__parameters': params}}, sort_keys=False,
                           default_flow_style=None, width=99)
+    lines = ['      # Set per device by planner_profile; uncomment a line to fix it on every '
+             'device:']
+    for name, values in PROFILES.items():
+        told = ', '.join(f'{k} {v}' for k, v in values.items())
+        lines.append(f'      #   {name}: {told or "the official settings, as below"}')
+    lines += [f'      # {k}: {planner[k]}' for k in by_profile]
+    return text + '\n'.join(lines) + '\n'
 
 
 def read_image_file(path: str) -> np.ndarray:
@@ -115,8 +131,13 @@ class PlannerNode(LifecycleNode):
         """Declare and validate parameters (ConfigError names a bad one); load nothing yet."""
         super().__init__(NODE_NAME, **kwargs)
         from jepa_ros.planning.config import PlannerConfig  # imports torch
-        self.cfg = declare_config(self, MPCNodeConfig)
+        self.cfg = declare_config(self, MPCNodeConfig, dynamic=LIVE_PARAMETERS)
         self.planner_cfg = declare_config(self, PlannerConfig, prefix='planner.')
+        refuse_unknown_parameters(self)
+        # planner.* the user gave (params file, -p): they beat the device profile
+        self._user_planner = sorted(n[len('planner.'):] for n in user_set_parameters(self)
+                                    if n.startswith('planner.'))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.startup_error = None
         self._publish_lock = threading.Lock()   # one command at a time, in order
         self._stopping = False
@@ -166,11 +187,17 @@ class PlannerNode(LifecycleNode):
     def _configure(self):
         from jepa_ros.control.loading import (configure_threads, load_world_model,
                                               model_cameras, model_image_size, resolve_device)
+        from jepa_ros.control.profiles import planner_settings, profile_name
         from jepa_ros.control.runtime import MPCRuntime
         from jepa_ros.planning import make_planner
+        from jepa_ros.planning.config import PlannerConfig
+        from jepa_ros.utils.config import from_dict
         cfg = self.cfg
         device = resolve_device(cfg.device)
         threads = configure_threads(cfg.torch_threads, device)
+        user = {k: v for k, v in to_dict(self.planner_cfg).items() if k in self._user_planner}
+        self.planner_cfg = from_dict(PlannerConfig, planner_settings(
+            cfg.planner_profile, device, '' if cfg.world_model else cfg.checkpoint, user))
         t0 = time.monotonic()
         self.world_model, what = load_world_model(cfg, device)
         self.image_size = model_image_size(self.world_model)
@@ -194,7 +221,9 @@ class PlannerNode(LifecycleNode):
             f'{what} on {device} ({threads} torch thread(s)), {self.image_size} px input, '
             f'{self._views_text(topics, cameras)}'
             f'{self.planner_cfg.method} {self.planner_cfg.samples} samples x '
-            f'{self.planner_cfg.iterations} iterations, horizon {self.planner_cfg.horizon}; '
+            f'{self.planner_cfg.iterations} iterations, horizon {self.planner_cfg.horizon} '
+            f'(profile {profile_name(cfg.planner_profile, device)}'
+            f'{", yours: " + ", ".join(self._user_planner) if self._user_planner else ""}); '
             f'ready in {time.monotonic() - t0:.1f} s')
         self._create_interfaces()
 
@@ -337,6 +366,24 @@ class PlannerNode(LifecycleNode):
             self.publish_hold(reason, force=True)
         except Exception:  # the context may already be shut down by Ctrl-C
             pass
+
+    def _on_set_parameters(self, params):
+        """Apply live changes of LIVE_PARAMETERS (validated); rclpy refuses read-only ones."""
+        import dataclasses
+        from rcl_interfaces.msg import SetParametersResult
+        changes = {p.name: p.value for p in params if p.name in LIVE_PARAMETERS}
+        if not changes:
+            return SetParametersResult(successful=True)
+        try:
+            new = dataclasses.replace(self.cfg, **{k: float(v) for k, v in changes.items()})
+            new.validate()
+        except (TypeError, ValueError) as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        self.cfg = new
+        if self.runtime is not None:
+            self.runtime.cfg = new
+        self.get_logger().info(f'parameters changed: {changes}')
+        return SetParametersResult(successful=True)
 
     # ------------------------------------------------------------------ inputs
     def _stamp(self, msg):

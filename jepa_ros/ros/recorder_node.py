@@ -39,7 +39,7 @@ from jepa_ros.data.episode import episode_path, EpisodeError, make_episode, writ
 from jepa_ros.data.recording import ChunkWriter, next_free_index, recover_recordings
 from jepa_ros.ros.image_conversion import image_to_numpy
 from jepa_ros.ros.node_main import run_node
-from jepa_ros.ros.params import declare_config
+from jepa_ros.ros.params import declare_config, refuse_unknown_parameters
 from jepa_ros.ros.planner_msgs import base_frame_pose_state, joint_position, nonfinite_joints
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
 from jepa_ros.utils.config import ConfigError, to_dict
@@ -230,6 +230,7 @@ class RecorderNode(Node):
         """Declare parameters (ConfigError names a bad one), subscriptions and services."""
         super().__init__(NODE_NAME, **kwargs)
         self.cfg = cfg = declare_config(self, RecorderConfig)
+        refuse_unknown_parameters(self)
         self._lock = threading.Lock()
         self._image = self._state6 = None
         self._image_t = self._pose_t = self._gripper_t = -math.inf

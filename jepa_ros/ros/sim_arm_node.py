@@ -28,16 +28,19 @@ from typing import Tuple
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.ros.image_conversion import numpy_to_image
 from jepa_ros.ros.node_main import run_node
-from jepa_ros.ros.params import declare_config
-from jepa_ros.ros.planner_msgs import pose_msg
+from jepa_ros.ros.params import declare_config, refuse_unknown_parameters
+from jepa_ros.ros.planner_msgs import pose_msg, time_msg
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
+from jepa_ros.ros.tf import camera_optical_pose, TfPublisher
 from jepa_ros.sim import SimArm
 from jepa_ros.sim.config import SimConfig
 from jepa_ros.sim.geometry import mat_to_euler, quat_to_mat, rotation_error, rotvec_to_mat
 from jepa_ros.sim.geometry import wrap_angle
 from jepa_ros.utils.config import ConfigError
 import numpy as np
+from rclpy.clock import Clock as RosClock, ClockType
 from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64
 from trajectory_msgs.msg import JointTrajectory
@@ -60,6 +63,13 @@ class SimArmNodeConfig:
     # (frame <name>_camera_optical_frame; side_camera_frame_id for the side camera).
     extra_cameras: Tuple[str, ...] = ()
     twist_timeout: float = 0.25                         # s without twist -> stop
+    # /clock (rosgraph_msgs/Clock) from the simulation; stamps are then sim time. Give the
+    # other nodes use_sim_time: true (sim_demo.launch.py use_sim_time:=true does both).
+    publish_clock: bool = False
+    # TF (where tf2_msgs is installed): base -> ee_frame_id each tick, base -> camera optical
+    # frames on /tf_static.
+    publish_tf: bool = True
+    ee_frame_id: str = 'panda_ee'
     pose_tolerance: float = 0.003                       # m: target_pose counts as reached
     real_time_factor: float = 1.0                       # simulated s per wall s
 
@@ -108,6 +118,7 @@ class SimArmNode(Node):
         super().__init__(NODE_NAME, **kwargs)
         self.sim_config = declare_config(self, SimConfig)
         self.cfg = declare_config(self, SimArmNodeConfig)
+        refuse_unknown_parameters(self)
         self.sim = SimArm(self.sim_config)
         try:
             extra_cameras = self._extra_camera_names()
@@ -139,7 +150,16 @@ class SimArmNode(Node):
         self.create_subscription(PoseStamped, 'target_pose', self._on_target_pose,
                                  command_qos())
         self.create_subscription(Float64, 'gripper_command', self._on_gripper, command_qos())
-        self.timer = self.create_timer(self.dt / self.cfg.real_time_factor, self._on_timer)
+        self.clock_pub = self.create_publisher(Clock, '/clock', 10) if self.cfg.publish_clock \
+            else None
+        self.tf = TfPublisher(self, self.cfg.frame_id) if self.cfg.publish_tf else None
+        if self.tf is not None and self.tf.available:
+            self.tf.publish_static([(frame, *camera_optical_pose(self.sim, camera))
+                                    for camera, frame, _, _ in self.cameras])
+        # A steady-clock timer: with use_sim_time a ROS-clock timer would wait for the /clock
+        # this node itself publishes.
+        self.timer = self.create_timer(self.dt / self.cfg.real_time_factor, self._on_timer,
+                                       clock=RosClock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f'simulated arm ready: {len(self.sim.joint_names)} joints, control period '
             f'{self.dt:.3f} s, {self.sim_config.image_size} px camera at '
@@ -347,7 +367,11 @@ class SimArmNode(Node):
         except ValueError as exc:  # never let a bad value move the arm wildly
             self._mode = None
             self.get_logger().error(f'command dropped: {exc}')
-        stamp = self.get_clock().now().to_msg()
+        if self.clock_pub is not None:   # the simulation is the clock
+            stamp = time_msg(self.sim.data.time)
+            self.clock_pub.publish(Clock(clock=stamp))
+        else:
+            stamp = self.get_clock().now().to_msg()
         self._publish_state(stamp)
         if self._tick % self._camera_every == 0:
             self._publish_cameras(stamp)
@@ -368,6 +392,8 @@ class SimArmNode(Node):
         js.velocity = [float(v) for v in vel]
         self.joint_state_pub.publish(js)
         self.ee_pose_pub.publish(pose_msg(obs.ee_pos, obs.ee_quat, self.cfg.frame_id, stamp))
+        if self.tf is not None:
+            self.tf.publish([(self.cfg.ee_frame_id, obs.ee_pos, obs.ee_quat)], stamp)
 
     def _publish_cameras(self, stamp):
         size = self.sim_config.image_size
