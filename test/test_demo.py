@@ -64,6 +64,11 @@ def test_demo_reduced_run_writes_results_and_a_rosbag(tmp_path):
     assert (bag / 'metadata.yaml').is_file() and list(bag.glob('*.mcap'))
     counts = {}
     with AnyReader([bag]) as reader:
+        # offered QoS as rosbag2 stores it, so `ros2 bag play` republishes each topic as it was
+        qos = {c.topic: c.ext.offered_qos_profiles for c in reader.connections}
+        assert qos['/camera/image_raw'][0].reliability.name == 'BEST_EFFORT'
+        assert qos['/ee_pose'][0].reliability.name == 'RELIABLE'
+        assert qos['/planner_node/goal_image'][0].durability.name == 'TRANSIENT_LOCAL'
         for conn, _, raw in reader.messages():
             counts[conn.topic] = counts.get(conn.topic, 0) + 1
             if conn.topic == '/planner_node/imagined_path' and counts[conn.topic] == 1:

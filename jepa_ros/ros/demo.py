@@ -178,10 +178,33 @@ def sim_node_main(args=None):
 
 
 # ---------------------------------------------------------------------- recording
+def bag_qos(profile):
+    """
+    Return an rclpy QoSProfile as the rosbags ``Qos`` that rosbag2 stores per topic.
+
+    ``ros2 bag play`` republishes each topic with its recorded ``offered_qos_profiles``: without
+    them every topic comes back reliable / volatile, and a transient-local topic (the goal image
+    RViz shows) is lost for late subscribers.
+    """
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability, QosTime)
+
+    def time_of(duration):
+        ns = int(getattr(duration, 'nanoseconds', 0) or 0)
+        return QosTime(ns // 1_000_000_000, ns % 1_000_000_000)
+    return Qos(QosHistory(int(profile.history)), int(profile.depth),
+               QosReliability(int(profile.reliability)), QosDurability(int(profile.durability)),
+               time_of(profile.deadline), time_of(profile.lifespan),
+               QosLiveliness(int(profile.liveliness)),
+               time_of(profile.liveliness_lease_duration),
+               bool(profile.avoid_ros_namespace_conventions))
+
+
 class McapRecorder:
     """rosbag2 folder (metadata.yaml + .mcap) written with rosbags from serialized messages."""
 
     def __init__(self, path, topics):
+        """``topics``: {topic: (message type, rclpy QoSProfile it is published with)}."""
         from rosbags.rosbag2 import StoragePlugin, Writer
         from rosbags.typesys import get_typestore, Stores
         self.path = Path(path)
@@ -190,8 +213,10 @@ class McapRecorder:
         typestore = get_typestore(Stores.ROS2_JAZZY)
         self.writer = Writer(self.path, version=8, storage_plugin=StoragePlugin.MCAP)
         self.writer.open()
-        self.connections = {t: self.writer.add_connection(t, msgtype, typestore=typestore)
-                            for t, msgtype in topics.items()}
+        self.connections = {
+            t: self.writer.add_connection(t, msgtype, typestore=typestore,
+                                          offered_qos_profiles=[bag_qos(qos)])
+            for t, (msgtype, qos) in topics.items()}
         self.counts = dict.fromkeys(topics, 0)
 
     def write(self, topic, data, stamp_ns=None):
@@ -204,6 +229,14 @@ class McapRecorder:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+def recorded_qos(kind):
+    """Return the QoSProfile of a RECORDED topic kind (as its publisher offers it)."""
+    from jepa_ros.ros.planner_node import latched_qos
+    from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
+    return {'sensor': sensor_qos, 'state': state_qos, 'command': command_qos,
+            'latched': latched_qos}[kind]()
 
 
 # ---------------------------------------------------------------------- client
@@ -518,7 +551,8 @@ def _run(args, tasks, out):
             for c in children:
                 c.check_alive()
 
-        recorder = McapRecorder(out / 'rosbag', {t: m for t, (m, _) in RECORDED.items()})
+        recorder = McapRecorder(out / 'rosbag', {t: (m, recorded_qos(kind))
+                                                 for t, (m, kind) in RECORDED.items()})
         rclpy.init(context=context)
         executor = SingleThreadedExecutor(context=context)
         node = _client_class()(recorder, check_alive, context=context)
