@@ -24,11 +24,8 @@ $(STAMP): requirements.txt requirements-nodeps.txt setup.py scripts/install_syst
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The multi-process ROS timing tests are known to be flaky on a 2-core machine (rclpy's
-# MultiThreadedExecutor was measured firing timers up to seconds late): failures are rerun once,
-# and a test that fails twice fails the target.
 test: $(STAMP)
-	$(PY) -m pytest -q test || $(PY) -m pytest -q --last-failed --last-failed-no-failures none test
+	$(PY) -m pytest -q test
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" test

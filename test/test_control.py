@@ -1,9 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
-"""MPC loop logic: command conversion, hold-still rules, watchdog and config validation."""
+"""MPC loop logic: command conversion, hold-still rules and config validation."""
 
-from jepa_ros.control import (action_to_command, hold_command, InputWatchdog, integrate_state,
-                              MPCNodeConfig)
+from jepa_ros.control import action_to_command, hold_command, integrate_state, MPCNodeConfig
 from jepa_ros.utils.config import ConfigError, from_dict
 import numpy as np
 import pytest
@@ -54,18 +53,6 @@ def test_hold_command_keeps_pose():
     cmd = hold_command(state, 0.2, 'camera is stale')
     assert cmd.hold and cmd.reason == 'camera is stale'
     np.testing.assert_allclose(quat2euler(cmd.target_quat, axes='sxyz')[2], 0.3)
-
-
-def test_watchdog():
-    wd = InputWatchdog(image_timeout_s=0.5, pose_timeout_s=0.3)
-    assert 'no camera' in wd.hold_reason(0.0)
-    wd.image_received(1.0)
-    assert 'no end-effector pose' in wd.hold_reason(1.0)
-    wd.pose_received(1.0)
-    assert wd.hold_reason(1.2) is None
-    assert 'pose is stale' in wd.hold_reason(1.4)
-    wd.pose_received(1.4)
-    assert 'camera frame is stale' in wd.hold_reason(1.6)
 
 
 def test_config_validation_names_the_field():

@@ -10,8 +10,7 @@ without DDS.
 from jepa_ros.control.commands import (action_to_command, ArmCommand, command_to_action,
                                        hold_command, integrate_state, limit_command)
 from jepa_ros.control.config import COMMAND_MODES, MPCNodeConfig, PANDA_ARM_JOINTS
-from jepa_ros.control.watchdog import InputWatchdog
 
-__all__ = ['ArmCommand', 'COMMAND_MODES', 'InputWatchdog', 'MPCNodeConfig', 'PANDA_ARM_JOINTS',
+__all__ = ['ArmCommand', 'COMMAND_MODES', 'MPCNodeConfig', 'PANDA_ARM_JOINTS',
            'action_to_command', 'command_to_action', 'hold_command', 'integrate_state',
            'limit_command']

@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+planner_node as a robot runs it: 1 kHz joint states, the shipped params file, parameter rules.
+
+Over real DDS, the node in its own process. The fake robot publishes joint_states in bursts of
+10 every 10 ms (1 kHz), as ros2_control's joint_state_broadcaster can.
+"""
+
+from pathlib import Path
+import time
+
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from jepa_ros.ros.image_conversion import numpy_to_image
+from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
+import numpy as np
+import pytest
+from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import String
+from test_ros_planner_node import (check_clean_exit, Client, diagnostics, FAST, start_node,
+                                   tiny_model)  # noqa: F401
+
+ARM = [f'panda_joint{i}' for i in range(1, 8)]
+
+
+class FastRobot:
+    """Camera 30 Hz (stamped), ee_pose 100 Hz, joint_states 1 kHz (10 per 10 ms tick)."""
+
+    def __init__(self, client, joint_names=ARM + ['panda_finger_joint1']):
+        node = client.node
+        self.client, self.names = client, list(joint_names)
+        self.image_pub = node.create_publisher(Image, 'camera/image_raw', sensor_qos())
+        self.pose_pub = node.create_publisher(PoseStamped, 'ee_pose', state_qos())
+        self.joint_pub = node.create_publisher(JointState, 'joint_states', state_qos(100))
+        self.frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+        self.tick, self.sent = 0, 0
+        node.create_timer(0.01, self._publish)
+
+    def _publish(self):
+        stamp = self.client.node.get_clock().now().to_msg()
+        for _ in range(10):
+            js = JointState(name=self.names, position=[0.0] * (len(self.names) - 1) + [0.04])
+            js.header.stamp = stamp
+            self.joint_pub.publish(js)
+            self.sent += 1
+        pose = PoseStamped()
+        pose.header.stamp, pose.header.frame_id = stamp, 'panda_link0'
+        pose.pose.position.x, pose.pose.position.z = 0.5, 0.3
+        pose.pose.orientation.x = 1.0
+        self.pose_pub.publish(pose)
+        if self.tick % 3 == 0:
+            msg = numpy_to_image(self.frame, 'rgb8')
+            msg.header.stamp = stamp
+            self.image_pub.publish(msg)
+        self.tick += 1
+
+
+def test_1khz_joint_states_do_not_stop_the_commands(tmp_path, tiny_model):  # noqa: F811
+    log = tmp_path / 'planner.log'
+    proc = start_node('jepa_ros.ros.planner_node', log,
+                      [f'checkpoint:={tiny_model[0]}', 'device:=cpu'] + FAST)
+    client = Client('fast_robot_client')
+    client.record(String, '/planner_node/diagnostics', state_qos())
+    client.record(TwistStamped, 'delta_twist_cmds', command_qos())
+    robot = FastRobot(client)
+    try:
+        answer = client.capture_goal(timeout=90)
+        assert answer.success, answer.message
+        t0, sent0 = time.monotonic(), robot.sent
+        client.spin(4.0)
+        rate = (robot.sent - sent0) / (time.monotonic() - t0)
+        recent = [d for t, d in diagnostics(client) if t > t0]
+        planned = [d for d in recent if not d['hold']]
+        # 5 Hz loop: ~20 steps in 4 s; every one plans (fresh inputs, a goal), none starves
+        assert len(planned) >= 10, ([d['reason'] for d in recent], rate)
+        assert np.median([d['plan_ms'] for d in planned]) < 1000
+        assert rate > 500, rate       # the fake robot really published at high rate
+    finally:
+        client.close()
+    check_clean_exit(proc, log)
+
+
+def _with_params_file(path, log_path):
+    """Start ``planner_node --ros-args --params-file PATH`` (what the launch file runs)."""
+    import subprocess
+    import sys
+    from test_ros_planner_node import ENV
+    with open(log_path, 'w') as fh:
+        return subprocess.Popen([sys.executable, '-m', 'jepa_ros.ros.planner_node', '--ros-args',
+                                 '--params-file', str(path)], stdout=fh,
+                                stderr=subprocess.STDOUT, env=ENV)
+
+
+@pytest.fixture()
+def params_file(tmp_path):
+    def write(body):
+        path = tmp_path / 'mine.yaml'
+        path.write_text('planner_node:\n  ros__parameters:\n' + ''.join(
+            f'    {line}\n' for line in body))
+        return path
+    return write
+
+
+def test_params_file_beats_the_profile_and_a_typo_is_refused(tmp_path, tiny_model,  # noqa: F811
+                                                              params_file):
+    mine = params_file([f'checkpoint: {tiny_model[0]}', 'device: cpu', 'autostart: true',
+                        'planner:', '  samples: 17', '  iterations: 2', '  topk: 4'])
+    log = tmp_path / 'node.log'
+    proc = _with_params_file(mine, log)
+    client = Client('params_client')
+    try:
+        client.wait(lambda: 'loop running at' in log.read_text() or proc.poll() is not None,
+                    90, 'planner start-up')
+        text = log.read_text()
+        # yours (17 x 2) beat the cpu profile (48 x 3); the profile still gives horizon 1
+        assert 'cem 17 samples x 2 iterations, horizon 1 (profile cpu, yours: ' in text, text
+        # read-only parameters are refused at run time, live limits are applied
+        cli = client.node.create_client(SetParameters, '/planner_node/set_parameters')
+        client.wait(cli.service_is_ready, 20, 'set_parameters')
+
+        def set_param(name, value):
+            kind = ParameterType.PARAMETER_STRING if isinstance(value, str) else \
+                ParameterType.PARAMETER_DOUBLE
+            pv = ParameterValue(type=kind, string_value=value) if isinstance(value, str) \
+                else ParameterValue(type=kind, double_value=value)
+            future = cli.call_async(SetParameters.Request(
+                parameters=[ParameterMsg(name=name, value=pv)]))
+            client.wait(future.done, 20, f'set {name}')
+            return future.result().results[0]
+        refused = set_param('checkpoint', 'other')
+        assert not refused.successful and 'read-only' in refused.reason, refused
+        applied = set_param('max_linear_speed', 0.25)
+        assert applied.successful, applied.reason
+        client.wait(lambda: 'parameters changed' in log.read_text(), 10, 'change logged')
+    finally:
+        client.close()
+    check_clean_exit(proc, log)
+    typo = params_file([f'checkpoint: {tiny_model[0]}', 'planner:', '  sampels: 17'])
+    typo_proc = _with_params_file(typo, tmp_path / 'typo.log')
+    assert typo_proc.wait(timeout=120) == 2
+    out = (tmp_path / 'typo.log').read_text()
+    assert "unknown parameter 'planner.sampels' (did you mean 'planner.samples'?)" in out, out
+    assert 'Traceback' not in out
+
+
+@pytest.mark.slow
+def test_shipped_params_file_moves_the_sim_arm_on_a_cpu(tmp_path):
+    """What planner.launch.py gives the node: config/planner.yaml, the shipped model, CPU."""
+    from jepa_ros.sim import SimArm, SimConfig
+    project = Path(__file__).resolve().parent.parent
+    with SimArm(SimConfig(image_size=128)) as sim:   # the goal: the arm 8 cm to the left
+        sim.reset(seed=0, render=False)
+        start = sim.ee_pose()[0]
+        sim.reset(seed=0, ee_pos=start + [0.0, 0.08, 0.0], render=False)
+        goal = sim.render()
+    sim_log, planner_log = tmp_path / 'sim.log', tmp_path / 'planner.log'
+    sim_proc = start_node('jepa_ros.ros.sim_arm_node', sim_log, [])
+    planner = _with_params_file(project / 'config' / 'planner.yaml', planner_log)
+    client = Client('launch_settings_client')
+    client.record(PoseStamped, 'ee_pose', state_qos())
+    goal_pub = client.node.create_publisher(Image, 'goal_image', command_qos(1))
+    extra = FastRobot.__new__(FastRobot)      # 1 kHz joint_states beside the sim's own
+    extra.client, extra.names, extra.tick, extra.sent = client, ARM, 1, 0
+    extra.joint_pub = client.node.create_publisher(JointState, 'joint_states', state_qos(100))
+    extra.pose_pub = extra.image_pub = None
+
+    def joints_only():
+        for _ in range(10):
+            extra.joint_pub.publish(JointState(name=ARM, position=[0.0] * 7))
+            extra.sent += 1
+    client.node.create_timer(0.01, joints_only)
+    try:
+        client.wait(lambda: 'loop running at' in planner_log.read_text()
+                    or planner.poll() is not None, 120, 'planner start-up')
+        assert 'profile cpu' in planner_log.read_text(), planner_log.read_text()
+        client.wait(lambda: client.last('ee_pose') is not None, 30, 'sim pose')
+        p = client.last('ee_pose').pose.position
+        first = np.array([p.x, p.y, p.z])
+        client.wait(lambda: goal_pub.get_subscription_count() > 0, 20, 'goal subscription')
+        goal_pub.publish(numpy_to_image(goal, 'rgb8'))
+
+        def moved():
+            q = client.last('ee_pose').pose.position
+            return np.linalg.norm(np.array([q.x, q.y, q.z]) - first) > 0.03
+        client.wait(moved, 60, 'the arm moving towards the goal')
+        assert extra.sent > 1000
+    finally:
+        client.close()
+    check_clean_exit(planner, planner_log)
+    check_clean_exit(sim_proc, sim_log)
+
+
+def test_sim_publishes_clock_and_stamps_in_sim_time(tmp_path):
+    log = tmp_path / 'sim.log'
+    proc = start_node('jepa_ros.ros.sim_arm_node', log, ['publish_clock:=true',
+                                                         'real_time_factor:=2.0'])
+    client = Client('clock_client')
+    client.record(Clock, '/clock', state_qos())
+    client.record(PoseStamped, 'ee_pose', state_qos())
+    try:
+        client.wait(lambda: len(client.log.get('/clock', [])) >= 10, 60, '/clock')
+        t_wall0 = time.monotonic()
+        c0 = client.last('/clock').clock
+        client.spin(1.0)
+        c1 = client.last('/clock').clock
+        sim_dt = (c1.sec + c1.nanosec * 1e-9) - (c0.sec + c0.nanosec * 1e-9)
+        wall_dt = time.monotonic() - t_wall0
+        assert 1.0 < sim_dt / wall_dt < 2.6, (sim_dt, wall_dt)   # real_time_factor 2
+        pose_stamp = client.last('ee_pose').header.stamp
+        assert abs((pose_stamp.sec + pose_stamp.nanosec * 1e-9)
+                   - (c1.sec + c1.nanosec * 1e-9)) < 0.5    # stamped with the sim clock
+    finally:
+        client.close()
+    check_clean_exit(proc, log)
