@@ -20,8 +20,8 @@ from rcl_interfaces.srv import SetParameters
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
-from test_ros_planner_node import (check_clean_exit, Client, diagnostics, FAST, start_node,
-                                   tiny_model)  # noqa: F401
+from test_ros_planner_node import check_clean_exit, Client, diagnostics, FAST, start_node
+from test_ros_planner_node import tiny_model  # noqa: F401 (a fixture)
 
 ARM = [f'panda_joint{i}' for i in range(1, 8)]
 
@@ -104,8 +104,8 @@ def params_file(tmp_path):
     return write
 
 
-def test_params_file_beats_the_profile_and_a_typo_is_refused(tmp_path, tiny_model,  # noqa: F811
-                                                              params_file):
+def test_params_file_beats_the_profile_and_a_typo_is_refused(
+        tmp_path, tiny_model, params_file):  # noqa: F811
     mine = params_file([f'checkpoint: {tiny_model[0]}', 'device: cpu', 'autostart: true',
                         'planner:', '  samples: 17', '  iterations: 2', '  topk: 4'])
     log = tmp_path / 'node.log'
