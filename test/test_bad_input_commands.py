@@ -117,9 +117,17 @@ def test_pose_just_outside_the_box_still_moves_back_slowly():
     cmd = ArmCommand(linear_velocity=np.zeros(3), angular_velocity=np.zeros(3),
                      target_pos=np.array([0.7, 0.0, 0.3]), target_quat=np.array([0, 1.0, 0, 0]),
                      gripper=0.0, duration_s=0.2)
-    out, _ = limit_command(cmd, state, 0.1, 1.0, (0.25, -0.35, 0.03), (0.75, 0.35, 0.55))
-    assert not out.hold and np.linalg.norm(out.linear_velocity) <= 0.1 + 1e-9
-    assert out.linear_velocity[0] < 0
+    out, _ = limit_command(cmd, state, 0.5, 1.0, (0.25, -0.35, 0.03), (0.75, 0.35, 0.55))
+    assert not out.hold and out.linear_velocity[0] < 0
+    # back towards the box by at most the planned step (0.1 m), not at max_linear_speed
+    assert np.linalg.norm(np.asarray(out.target_pos) - state[:3]) <= 0.1 + 1e-9
+    outward = ArmCommand(linear_velocity=np.zeros(3), angular_velocity=np.zeros(3),
+                         target_pos=np.array([0.82, 0.0, 0.3]),
+                         target_quat=np.array([0, 1.0, 0, 0]), gripper=0.0, duration_s=0.2)
+    out, notes = limit_command(outward, state, 0.5, 1.0, (0.25, -0.35, 0.03),
+                               (0.75, 0.35, 0.55))
+    step = np.linalg.norm(np.asarray(out.target_pos) - state[:3])
+    assert step <= 0.02 + 1e-9 and 'clipped to the workspace' in notes[0], (step, notes)
 
 
 # ---------------------------------------------------------------- images

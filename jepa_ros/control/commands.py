@@ -13,7 +13,8 @@ a motion.
 from dataclasses import dataclass
 from typing import Optional
 
-from jepa_ros.sim.geometry import wrap_angle
+from jepa_ros.sim.geometry import action_between, apply_action, euler_to_mat
+from jepa_ros.sim.geometry import rotation_error
 import numpy as np
 from transforms3d.euler import euler2quat, quat2euler
 from transforms3d.quaternions import axangle2quat, qmult
@@ -35,30 +36,16 @@ class ArmCommand:
 
 
 def integrate_state(state, action):
-    """Return the 7-D state after applying ``action`` (gripper clipped to 0..1)."""
-    state = np.asarray(state, dtype=np.float64)
-    nxt = state + np.asarray(action, dtype=np.float64)
-    nxt[3:6] = wrap_angle(nxt[3:6])
-    nxt[6] = float(np.clip(nxt[6], 0.0, 1.0))
-    return nxt
+    """Return the 7-D state after ``action`` (:func:`jepa_ros.sim.geometry.apply_action`)."""
+    return apply_action(state, action)
 
 
 def _euler_rates(state, action, period_s):
-    """Angular velocity (base frame) that turns the current orientation towards the target."""
-    q0 = euler2quat(*state[3:6], axes='sxyz')
-    q1 = euler2quat(*(np.asarray(state[3:6]) + action[3:6]), axes='sxyz')
-    # relative rotation q1 * conj(q0), expressed as a rotation vector in the base frame
-    w0, v0 = q0[0], -np.asarray(q0[1:])
-    w1, v1 = q1[0], np.asarray(q1[1:])
-    w = w1 * w0 - v1 @ v0
-    v = w1 * v0 + w0 * v1 + np.cross(v1, v0)
-    if w < 0:
-        w, v = -w, -v
-    sin_half = np.linalg.norm(v)
-    if sin_half < 1e-12:
+    """Angular velocity (base frame) of the action's rotation: R(delta) over one period."""
+    delta = np.asarray(action[3:6], dtype=np.float64)
+    if not np.any(delta):
         return np.zeros(3)
-    angle = 2.0 * np.arctan2(sin_half, w)
-    return v / sin_half * angle / period_s
+    return rotation_error(euler_to_mat(delta), np.eye(3)) / period_s
 
 
 def action_to_command(state, action, period_s: float) -> ArmCommand:
@@ -93,11 +80,9 @@ def command_to_action(state, cmd: ArmCommand) -> np.ndarray:
     if cmd.hold:
         return np.zeros(7)
     state = np.asarray(state, dtype=np.float64)
-    action = np.zeros(7)
-    action[:3] = np.asarray(cmd.target_pos, dtype=np.float64) - state[:3]
-    action[3:6] = wrap_angle(np.asarray(quat2euler(cmd.target_quat, axes='sxyz')) - state[3:6])
-    action[6] = float(cmd.gripper) - state[6]
-    return action
+    target = np.concatenate([cmd.target_pos, quat2euler(cmd.target_quat, axes='sxyz'),
+                             [cmd.gripper]])
+    return action_between(state, target)
 
 
 def hold_command(state, period_s: float, reason: str) -> ArmCommand:
@@ -152,7 +137,11 @@ def limit_command(cmd: ArmCommand, state, max_linear_speed: float, max_angular_s
                           np.asarray(workspace_max, float))
         if np.any(clipped != target):
             notes.append(f'target {np.round(target, 3).tolist()} clipped to the workspace')
-            target = clipped
+            # clipping may move the target, never lengthen the step the planner limited
+            step, new = np.linalg.norm(target - state[:3]), clipped - state[:3]
+            if np.linalg.norm(new) > step:
+                new *= step / max(np.linalg.norm(new), 1e-12)
+            target = state[:3] + new
     lin = (target - state[:3]) / dt if dt > 0 else np.zeros(3)
     speed = float(np.linalg.norm(lin))
     if speed > max_linear_speed:

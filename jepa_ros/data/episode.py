@@ -15,7 +15,7 @@ import tempfile
 from typing import Any, Dict, List, Optional
 import zipfile
 
-from jepa_ros.sim.geometry import wrap_angle
+from jepa_ros.sim.geometry import action_between
 from jepa_ros.utils.errors import UserError
 import numpy as np
 
@@ -104,13 +104,14 @@ def actions_from_states(states: np.ndarray) -> np.ndarray:
     """
     Derive V-JEPA 2-AC actions from consecutive 7-D states.
 
-    The action is the change of state (position, wrapped Euler angles, gripper) between steps,
-    as V-JEPA 2-AC derives it from DROID end-effector poses.
+    The action is the change of state between steps (position and gripper differences, the
+    relative rotation ``R_{t+1} R_t^T`` as Euler angles), as V-JEPA 2-AC derives it from DROID
+    end-effector poses; :func:`jepa_ros.sim.geometry.apply_action` turns ``states[t]`` back into
+    ``states[t+1]``.
     """
     states = np.asarray(states, dtype=np.float64)
-    d = np.diff(states, axis=0)
-    d[:, 3:6] = wrap_angle(d[:, 3:6])
-    return d.astype(np.float32)
+    return np.stack([action_between(a, b) for a, b in zip(states[:-1], states[1:])]).astype(
+        np.float32) if len(states) > 1 else np.zeros((0, 7), np.float32)
 
 
 def make_episode(frames, states, timestamps=None, actions=None, metadata=None,

@@ -59,15 +59,22 @@ def add_arguments(parser):
                         help='model for planner_node (default: the shipped "default")')
     parser.add_argument('--image-size', type=int, default=128, help='camera size in px')
     parser.add_argument('--rate-hz', type=float, default=5.0, help='planner loop rate')
-    parser.add_argument('--samples', type=int, default=48, help='CEM samples per iteration')
-    parser.add_argument('--iterations', type=int, default=3, help='CEM iterations')
-    parser.add_argument('--horizon', type=int, default=1, help='planning horizon')
-    parser.add_argument('--support-std', type=float, default=2.5,
+    from jepa_ros.control.profiles import PROFILES
+    cpu = PROFILES['cpu']   # the defaults below are the planner node's cpu profile
+    parser.add_argument('--samples', type=int, default=None,
+                        help=f'CEM samples per iteration (default: profile, {cpu["samples"]})')
+    parser.add_argument('--iterations', type=int, default=None,
+                        help=f'CEM iterations (default: profile, {cpu["iterations"]})')
+    parser.add_argument('--horizon', type=int, default=None,
+                        help=f'planning horizon (default: profile, {cpu["horizon"]})')
+    parser.add_argument('--support-std', type=float, default=None,
                         help='planner trust region: keep targets within mean +- this many std of '
-                             "the model's training positions (0: off)")
-    parser.add_argument('--energy-weighting', default='changed', choices=('none', 'changed'),
+                             "the model's training positions (0: off; default: profile, "
+                             f'{cpu["support_std"]})')
+    parser.add_argument('--energy-weighting', default=None, choices=('none', 'changed'),
                         help="planner energy: 'changed' weights the tokens that differ between "
-                             "the current and the goal image (default), 'none' is plain L1")
+                             "the current and the goal image, 'none' is plain L1 (default: "
+                             f'profile, {cpu["energy_weighting"]})')
     parser.add_argument('--startup-timeout', type=float, default=120.0,
                         help='seconds allowed for the nodes to come up (model load, warm-up)')
     return parser
@@ -529,14 +536,19 @@ def _run(args, tasks, out):
     planner_params = {
         'checkpoint': checkpoint, 'device': 'cpu', 'rate_hz': float(args.rate_hz),
         'command_mode': 'pose', 'image_timeout_s': 3.0, 'pose_timeout_s': 3.0,
-        'planner.samples': int(args.samples), 'planner.iterations': int(args.iterations),
-        'planner.horizon': int(args.horizon), 'planner.topk': min(8, int(args.samples)),
-        'planner.energy_weighting': str(args.energy_weighting),
-        'planner.support_std': float(args.support_std),
+        'planner_profile': 'cpu',      # anything given below beats it
         'planner.seed': int(args.seed),
         'planner.workspace_min': _ros_list(sim_cfg.workspace_low),
         'planner.workspace_max': _ros_list(sim_cfg.workspace_high),
     }
+    for option, name, kind in (('samples', 'samples', int), ('iterations', 'iterations', int),
+                               ('horizon', 'horizon', int), ('support_std', 'support_std', float),
+                               ('energy_weighting', 'energy_weighting', str)):
+        if getattr(args, option) is not None:
+            planner_params[f'planner.{name}'] = kind(getattr(args, option))
+    if args.samples is not None:
+        from jepa_ros.control.profiles import PROFILES
+        planner_params['planner.topk'] = min(PROFILES['cpu']['topk'], int(args.samples))
     planner_cmd = [py, '-m', 'jepa_ros.ros.planner_node', '--ros-args']
     for k, v in planner_params.items():
         planner_cmd += ['-p', f'{k}:={v}']

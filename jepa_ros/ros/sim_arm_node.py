@@ -35,7 +35,6 @@ from jepa_ros.ros.tf import camera_optical_pose, TfPublisher
 from jepa_ros.sim import SimArm
 from jepa_ros.sim.config import SimConfig
 from jepa_ros.sim.geometry import mat_to_euler, quat_to_mat, rotation_error, rotvec_to_mat
-from jepa_ros.sim.geometry import wrap_angle
 from jepa_ros.utils.config import ConfigError
 import numpy as np
 from rclpy.clock import Clock as RosClock, ClockType
@@ -293,11 +292,9 @@ class SimArmNode(Node):
     def _action_towards(self, pos, mat):
         """EE action that heads for (pos, mat); the sim clamps it to the step limits."""
         cur_pos, cur_mat = self.sim.ee_pose()
-        cur_rpy = mat_to_euler(cur_mat)
-        target_rpy = mat_to_euler(mat)
         action = np.zeros(7)
         action[:3] = pos - cur_pos
-        action[3:6] = wrap_angle(target_rpy - cur_rpy)
+        action[3:6] = mat_to_euler(mat @ cur_mat.T)   # the rotation apply_action composes
         action[6] = self._gripper_target - self.sim.gripper
         return action
 
@@ -335,12 +332,11 @@ class SimArmNode(Node):
             base = self._twist_base
             if base is None or np.linalg.norm(base - cur_pos) > _TWIST_REBASE_DISTANCE:
                 base = cur_pos
-            new_mat = rotvec_to_mat(ang * self.dt) @ cur_mat
             action = np.zeros(7)
             step = np.clip(lin * self.dt, -self.sim_config.max_step_translation,
                            self.sim_config.max_step_translation)
             action[:3] = base + step - cur_pos
-            action[3:6] = wrap_angle(mat_to_euler(new_mat) - mat_to_euler(cur_mat))
+            action[3:6] = mat_to_euler(rotvec_to_mat(ang * self.dt))  # R_new = R(w dt) @ R
             action[6] = self._gripper_target - sim.gripper
             limited = self._limit(action)
             if np.any(step != lin * self.dt) or np.any(limited[3:6] != action[3:6]):

@@ -14,7 +14,7 @@ from typing import Optional
 
 from jepa_ros.sim.config import SimConfig
 from jepa_ros.sim.geometry import euler_to_mat, mat_to_euler, mat_to_quat, quat_to_mat
-from jepa_ros.sim.geometry import rotation_error, wrap_angle
+from jepa_ros.sim.geometry import rotation_error
 from jepa_ros.sim.model import load_model, ModelError, ModelParts
 from jepa_ros.sim.variation import apply_variation, draw_variation, SceneTargets
 from jepa_ros.sim.variation import SceneVariation, variation_rng
@@ -345,7 +345,7 @@ class SimArm:
         target, hit_wall = self.clamp_to_workspace(pos + da[:3])
         if hit_wall:
             clamped.append('workspace')
-        target_rpy = wrap_angle(mat_to_euler(mat) + da[3:6])
+        target_rpy = mat_to_euler(euler_to_mat(da[3:6]) @ mat)   # as apply_action
         gripper = float(np.clip(self._gripper + da[6], 0.0, 1.0))
         result = self.ik(target, target_rpy)
         if not (result.success and self._follows_step(pos, target, result.q)):
@@ -377,7 +377,7 @@ class SimArm:
         """Return (IK result, target pos, target rpy) for the longest followable share of da."""
         for share in _BACKOFF_SHARES:
             target, _ = self.clamp_to_workspace(pos + share * da[:3])
-            target_rpy = wrap_angle(mat_to_euler(mat) + share * da[3:6])
+            target_rpy = mat_to_euler(euler_to_mat(share * da[3:6]) @ mat)
             result = self.ik(target, target_rpy)
             if result.success and self._follows_step(pos, target, result.q):
                 return result, target, target_rpy

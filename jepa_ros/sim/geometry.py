@@ -90,3 +90,32 @@ def rotvec_to_mat(rotvec):
 def wrap_angle(a):
     """Wrap angles to [-pi, pi)."""
     return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
+
+
+def apply_action(state, action):
+    """
+    Return the 7-D state after a 7-D action: the one definition of what an action does.
+
+    Positions add, the rotation delta (extrinsic xyz Euler angles) is applied on the left
+    (``R_new = R(delta) @ R``, as V-JEPA 2-AC and the planner's rollout do: for a pure yaw
+    delta that is the same as adding it to the yaw), the gripper closedness is clipped to 0..1.
+    The simulator, the command conversion and :func:`action_between` all use it.
+    """
+    state = np.asarray(state, dtype=np.float64)
+    action = np.asarray(action, dtype=np.float64)
+    out = state + action
+    if np.any(action[3:6] != 0):
+        out[3:6] = mat_to_euler(euler_to_mat(action[3:6]) @ euler_to_mat(state[3:6]))
+    else:
+        out[3:6] = state[3:6]
+    out[6] = float(np.clip(out[6], 0.0, 1.0))
+    return out
+
+
+def action_between(state, target):
+    """Return the 7-D action that :func:`apply_action` turns ``state`` into ``target`` with."""
+    state = np.asarray(state, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    action = target - state
+    action[3:6] = mat_to_euler(euler_to_mat(target[3:6]) @ euler_to_mat(state[3:6]).T)
+    return action
