@@ -33,7 +33,9 @@ class MPCNodeConfig:
     rate_hz: float = 5.0
     command_mode: str = 'twist'
     base_frame: str = 'panda_link0'
-    image_timeout_s: float = 0.5
+    # A frame older than this when a command would go out (after planning) gives a hold. The
+    # cpu-profile plan takes ~0.2 s alone on 2 cores and up to ~0.6 s beside other load.
+    image_timeout_s: float = 1.0
     pose_timeout_s: float = 0.5
     hold_log_period_s: float = 2.0       # throttle of the "holding still because ..." log
     image_resize: str = 'crop'           # crop: centre square then resize; stretch: resize only

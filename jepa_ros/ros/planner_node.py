@@ -60,6 +60,7 @@ from visualization_msgs.msg import MarkerArray
 NODE_NAME = 'planner_node'
 # Parameters `ros2 param set` may change while the node runs (limits and timeouts: read each
 # step); every other one is read-only, as it shaped the model, planner or topics at configure.
+SHUTDOWN_JOIN_S = 30.0   # s to let a plan in flight finish (dropped) before releasing the model
 LIVE_PARAMETERS = ('max_linear_speed', 'max_angular_speed', 'image_timeout_s', 'pose_timeout_s',
                    'hold_log_period_s')
 WARMUP_STATE = np.array([0.5, 0.0, 0.3, np.pi, 0.0, 0.0, 0.0])
@@ -187,7 +188,7 @@ class PlannerNode(LifecycleNode):
     def _configure(self):
         from jepa_ros.control.loading import (configure_threads, load_world_model,
                                               model_cameras, model_image_size, resolve_device)
-        from jepa_ros.control.profiles import planner_settings, profile_name
+        from jepa_ros.control.profiles import planner_settings, profile_name, PROFILES
         from jepa_ros.control.runtime import MPCRuntime
         from jepa_ros.planning import make_planner
         from jepa_ros.planning.config import PlannerConfig
@@ -196,6 +197,8 @@ class PlannerNode(LifecycleNode):
         device = resolve_device(cfg.device)
         threads = configure_threads(cfg.torch_threads, device)
         user = {k: v for k, v in to_dict(self.planner_cfg).items() if k in self._user_planner}
+        profile_keys = set(PROFILES.get(profile_name(cfg.planner_profile, device), {}))
+        mine = [k for k in self._user_planner if k in profile_keys]   # what beats the profile
         self.planner_cfg = from_dict(PlannerConfig, planner_settings(
             cfg.planner_profile, device, '' if cfg.world_model else cfg.checkpoint, user))
         t0 = time.monotonic()
@@ -223,7 +226,7 @@ class PlannerNode(LifecycleNode):
             f'{self.planner_cfg.method} {self.planner_cfg.samples} samples x '
             f'{self.planner_cfg.iterations} iterations, horizon {self.planner_cfg.horizon} '
             f'(profile {profile_name(cfg.planner_profile, device)}'
-            f'{", yours: " + ", ".join(self._user_planner) if self._user_planner else ""}); '
+            f'{", yours: " + ", ".join(mine) if mine else ""}); '
             f'ready in {time.monotonic() - t0:.1f} s')
         self._create_interfaces()
 
@@ -328,20 +331,31 @@ class PlannerNode(LifecycleNode):
                                f'{self.cfg.command_mode!r}')
         return ret
 
-    def _stop_loop(self):
+    def _stop_loop(self, hold_reason=None):
+        """
+        End the planning thread: no command after this call, only ``hold_reason``'s hold.
+
+        The hold goes out at once; a plan still in flight cannot be interrupted, so the thread
+        is then joined (its result is dropped) before the model and topics are released.
+        """
         if self._watchdog_timer is not None:
             self.destroy_timer(self._watchdog_timer)
             self._watchdog_timer = None
-        if self._loop is not None:
-            with self._publish_lock:
-                self._stopping = True   # a plan still in flight is dropped, never published
-            self._loop.stop(timeout=self.cfg.period_s)
-            self._loop = None
+        loop, self._loop = self._loop, None
+        with self._publish_lock:
+            self._stopping = True   # a plan still in flight is dropped, never published
+        if hold_reason is not None:
+            try:
+                self.publish_hold(hold_reason, force=True)
+            except Exception:  # noqa: B902 - the context may already be shut down by Ctrl-C
+                pass
+        if loop is not None and not loop.stop(timeout=SHUTDOWN_JOIN_S):
+            self.get_logger().warn(f'the planning thread did not end within '
+                                   f'{SHUTDOWN_JOIN_S:g} s')
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
         """Stop the loop and send one hold-still command before the publishers go quiet."""
-        self._stop_loop()
-        self.publish_hold('node deactivated', force=True)
+        self._stop_loop('node deactivated')
         return super().on_deactivate(state)
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
@@ -352,20 +366,13 @@ class PlannerNode(LifecycleNode):
     def on_shutdown(self, state) -> TransitionCallbackReturn:
         """Hold still and release everything."""
         if self._loop is not None:
-            self._stop_loop()
-            self.publish_hold('node shutting down', force=True)
+            self._stop_loop('node shutting down')
         self._teardown()
         return TransitionCallbackReturn.SUCCESS
 
     def stop(self, reason='node stopped'):
         """Stop planning (a plan in flight is dropped) and publish a hold (Ctrl-C path)."""
-        self._stop_loop()
-        with self._publish_lock:
-            self._stopping = True
-        try:
-            self.publish_hold(reason, force=True)
-        except Exception:  # the context may already be shut down by Ctrl-C
-            pass
+        self._stop_loop(reason)
 
     def _on_set_parameters(self, params):
         """Apply live changes of LIVE_PARAMETERS (validated); rclpy refuses read-only ones."""
