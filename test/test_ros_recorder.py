@@ -64,7 +64,12 @@ def test_recorder_writes_episodes_from_topics_and_on_ctrl_c(rig):
     np.testing.assert_allclose(ep.states[0, :3], start, atol=0.02)
     np.testing.assert_allclose(ep.states[-1, :2], goal[:2], atol=0.015)
     assert ep.states[0, 6] < 0.1 and ep.states[-1, 6] > 0.5  # finger joint -> closedness
-    np.testing.assert_allclose(ep.actions, np.diff(ep.states, axis=0), atol=1e-5)
+    from jepa_ros.sim.geometry import apply_action, euler_to_mat
+    for t in range(ep.num_steps - 1):   # each action takes its state to the next one
+        nxt = apply_action(ep.states[t], ep.actions[t])
+        np.testing.assert_allclose(nxt[[0, 1, 2, 6]], ep.states[t + 1][[0, 1, 2, 6]], atol=1e-5)
+        np.testing.assert_allclose(euler_to_mat(nxt[3:6]), euler_to_mat(ep.states[t + 1][3:6]),
+                                   atol=1e-5)   # angles compared as rotations (no +-pi wrap)
     assert np.all(np.diff(ep.timestamps) > 0.1)
     assert ep.metadata['robot']['frame'] == 'panda_link0'
     assert ep.metadata['camera']['source_size'] == [64, 64]
