@@ -185,8 +185,9 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
             st['camera'] = True
             n1 = len(st['diag'])
             spin_until(lambda: any(not d.get('hold') for _, d in st['diag'][n1:]), 20)
-        timeout = 0.5
-        period = 0.2
+        from jepa_ros.control import MPCNodeConfig
+        defaults = MPCNodeConfig()        # config/planner.yaml carries the same values
+        timeout, period = defaults.image_timeout_s, defaults.period_s
         result = {
             'checkpoint': args.checkpoint, 'busy_processes': args.busy, 'cpu_count': os.cpu_count(),
             'planner': {'samples': pcfg.samples, 'iterations': pcfg.iterations,
