@@ -32,20 +32,25 @@ def _ros_default(cls, f):
     return ('' if value is None else value), False
 
 
-def declare_config(node, cls, prefix='', dynamic=()):
+def declare_config(node, cls, prefix='', dynamic=(), defaults=None):
     """
     Declare one parameter per field of ``cls`` and return the config built from their values.
 
     Parameters are dynamically typed (an int given for a float field is accepted); type and
     range checks are left to ``from_dict`` / ``cls.validate``, which raise ConfigError. Fields
     not named in ``dynamic`` are read-only: ``ros2 param set`` is refused instead of being
-    accepted and silently ignored.
+    accepted and silently ignored. ``defaults`` replaces some fields' defaults (e.g. a device
+    profile); what the user gives still wins.
     """
     values = {}
     for f in dataclasses.fields(cls):
         if f.name.startswith('_'):
             continue
         default, is_list = _ros_default(cls, f)
+        if defaults and f.name in defaults:
+            default = defaults[f.name]
+            if is_list:
+                default = list(default)
         desc = ParameterDescriptor(description=f'{cls.__name__}.{f.name}', dynamic_typing=True,
                                    read_only=f.name not in dynamic)
         name = prefix + f.name

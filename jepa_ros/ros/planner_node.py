@@ -131,13 +131,22 @@ class PlannerNode(LifecycleNode):
     def __init__(self, **kwargs):
         """Declare and validate parameters (ConfigError names a bad one); load nothing yet."""
         super().__init__(NODE_NAME, **kwargs)
+        from jepa_ros.control.loading import resolve_device
+        from jepa_ros.control.profiles import planner_settings, profile_name
         from jepa_ros.planning.config import PlannerConfig  # imports torch
-        self.cfg = declare_config(self, MPCNodeConfig, dynamic=LIVE_PARAMETERS)
-        self.planner_cfg = declare_config(self, PlannerConfig, prefix='planner.')
+        self.cfg = cfg = declare_config(self, MPCNodeConfig, dynamic=LIVE_PARAMETERS)
+        # The device profile (and the model's recommendation) become the planner.* defaults,
+        # so `ros2 param get` shows what runs; what the user gave still wins.
+        self.device = resolve_device(cfg.device)
+        self.profile = profile_name(cfg.planner_profile, self.device)
+        self.planner_cfg = declare_config(
+            self, PlannerConfig, prefix='planner.', defaults=planner_settings(
+                cfg.planner_profile, self.device, '' if cfg.world_model else cfg.checkpoint))
         refuse_unknown_parameters(self)
-        # planner.* the user gave (params file, -p): they beat the device profile
+        # planner.* the user gave that beat the profile (named in the start-up line)
+        from jepa_ros.control.profiles import PROFILES
         self._user_planner = sorted(n[len('planner.'):] for n in user_set_parameters(self)
-                                    if n.startswith('planner.'))
+                                    if n[len('planner.'):] in PROFILES.get(self.profile, {}))
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.startup_error = None
         self._publish_lock = threading.Lock()   # one command at a time, in order
@@ -187,20 +196,13 @@ class PlannerNode(LifecycleNode):
 
     def _configure(self):
         from jepa_ros.control.loading import (configure_threads, load_world_model,
-                                              model_cameras, model_image_size, resolve_device)
-        from jepa_ros.control.profiles import planner_settings, profile_name, PROFILES
+                                              model_cameras, model_image_size)
         from jepa_ros.control.runtime import MPCRuntime
         from jepa_ros.planning import make_planner
-        from jepa_ros.planning.config import PlannerConfig
-        from jepa_ros.utils.config import from_dict
         cfg = self.cfg
-        device = resolve_device(cfg.device)
+        device = self.device
         threads = configure_threads(cfg.torch_threads, device)
-        user = {k: v for k, v in to_dict(self.planner_cfg).items() if k in self._user_planner}
-        profile_keys = set(PROFILES.get(profile_name(cfg.planner_profile, device), {}))
-        mine = [k for k in self._user_planner if k in profile_keys]   # what beats the profile
-        self.planner_cfg = from_dict(PlannerConfig, planner_settings(
-            cfg.planner_profile, device, '' if cfg.world_model else cfg.checkpoint, user))
+        mine = self._user_planner
         t0 = time.monotonic()
         self.world_model, what = load_world_model(cfg, device)
         self.image_size = model_image_size(self.world_model)
@@ -225,8 +227,7 @@ class PlannerNode(LifecycleNode):
             f'{self._views_text(topics, cameras)}'
             f'{self.planner_cfg.method} {self.planner_cfg.samples} samples x '
             f'{self.planner_cfg.iterations} iterations, horizon {self.planner_cfg.horizon} '
-            f'(profile {profile_name(cfg.planner_profile, device)}'
-            f'{", yours: " + ", ".join(mine) if mine else ""}); '
+            f'(profile {self.profile}{", yours: " + ", ".join(mine) if mine else ""}); '
             f'ready in {time.monotonic() - t0:.1f} s')
         self._create_interfaces()
 
