@@ -68,3 +68,21 @@ def test_front_camera_separates_the_three_motion_axes(sim):
         for j in range(i + 1, 3):
             cos = abs(flows[i] @ flows[j]) / np.linalg.norm(flows[i]) / np.linalg.norm(flows[j])
             assert np.degrees(np.arccos(cos)) > 35.0, (i, j)
+
+
+def test_camera_optical_frames_for_tf_look_where_the_camera_looks():
+    """TF's optical frame (z forward, y down) of each camera, from the MuJoCo camera pose."""
+    from jepa_ros.ros.tf import camera_optical_pose
+    from jepa_ros.sim import SimArm, SimConfig
+    from jepa_ros.sim.geometry import quat_to_mat
+    with SimArm(SimConfig(image_size=64)) as sim:
+        sim.reset(seed=0, render=False)
+        cube = sim.observe(render=False).cube_pos
+        for camera in ('front', 'side'):
+            pos, quat = camera_optical_pose(sim, camera)
+            _, mj = sim.camera_pose(camera)
+            opt = quat_to_mat(quat)
+            np.testing.assert_allclose(opt[:, 2], -mj[:, 2], atol=1e-9)   # z: viewing axis
+            np.testing.assert_allclose(opt[:, 1], -mj[:, 1], atol=1e-9)   # y: image down
+            to_cube = (cube - pos) / np.linalg.norm(cube - pos)
+            assert to_cube @ opt[:, 2] > 0.8, camera       # the cube is in front of it
