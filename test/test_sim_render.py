@@ -71,7 +71,7 @@ def test_front_camera_separates_the_three_motion_axes(sim):
 
 
 def test_camera_optical_frames_for_tf_look_where_the_camera_looks():
-    """TF's optical frame (z forward, y down) of each camera, from the MuJoCo camera pose."""
+    """Each camera's TF optical frame (z forward, y down) from its MuJoCo pose."""
     from jepa_ros.ros.tf import camera_optical_pose
     from jepa_ros.sim import SimArm, SimConfig
     from jepa_ros.sim.geometry import quat_to_mat
