@@ -47,7 +47,8 @@ def _frame(seed):
 def test_new_options_validate():
     for bad in ({'elite_carry': 1.5}, {'noise_beta': -1.0}, {'samples_decay': 0.5},
                 {'stop_patience': -1}, {'grad_steps': -1}, {'grad_lr': 0.0},
-                {'final_choice': 'median'}, {'elite_carry': float('nan')}):
+                {'final_choice': 'median'}, {'elite_carry': float('nan')},
+                {'grad_method': 'newton'}, {'grad_decay': 0.0}, {'grad_decay': 2.0}):
         with pytest.raises(ConfigError):
             PlannerConfig(**bad)
 
@@ -141,6 +142,40 @@ def test_gradient_refinement_lowers_the_energy(toy, cls):
     np.testing.assert_allclose(refined.first_action[:3], [0.03, -0.02, 0.01], atol=3e-3)
     trace = [e for _, e in refined.refine_trace]
     assert len(trace) == 61 and np.all(np.diff(trace) <= 0)  # best so far never rises
+
+
+@pytest.mark.parametrize('weighting', ['none', 'changed'])
+def test_gauss_newton_refinement_reaches_the_optimum_in_a_few_steps(toy, weighting):
+    cfg = {'horizon': 1, 'samples': 16, 'topk': 4, 'iterations': 2, 'seed': 0,
+           'warm_start': False, 'final_choice': 'best', 'energy_weighting': weighting}
+    goal = toy_goal(toy)
+    plain = CEMPlanner(toy, PlannerConfig(**cfg)).plan(START, START, goal)
+    gn = CEMPlanner(toy, PlannerConfig(grad_steps=5, grad_method='gauss_newton', **cfg)).plan(
+        START, START, goal)
+    assert gn.ok, gn.reason
+    assert gn.final_energy < 1e-3 * plain.final_energy
+    np.testing.assert_allclose(gn.first_action[:3], [0.03, -0.02, 0.01], atol=1e-4)
+    trace = [e for _, e in gn.refine_trace]
+    assert len(trace) == 6 and np.all(np.diff(trace) <= 0)
+
+
+def test_gauss_newton_keeps_the_best_row_and_returns_the_others(toy):
+    planner = CEMPlanner(toy, PlannerConfig(horizon=2, grad_steps=3,
+                                            grad_method='gauss_newton'))
+    s_t = torch.as_tensor(START, dtype=torch.float32)
+    goal = toy_goal(toy)
+    starts = torch.zeros(3, 2, 7)
+    starts[0, :, :3] = 0.01
+    starts[2, :, :3] = -0.04
+    ctx = toy.start(toy.encode(START), s_t)
+    out, e_out = planner._refine_gn(ctx, s_t, goal, None, starts)
+    e_start = energy(toy.rollout(ctx, starts, roll_states(s_t, starts)[:, :-1]), goal)
+    assert int(torch.argmin(e_start)) == 1  # the closest start is the one refined
+    assert float(e_out[1]) < 0.5 * float(e_start[1])
+    torch.testing.assert_close(out[[0, 2]], starts[[0, 2]])
+    torch.testing.assert_close(e_out[[0, 2]], e_start[[0, 2]])
+    torch.testing.assert_close(energy(toy.rollout(ctx, out, roll_states(s_t, out)[:, :-1]),
+                                      goal), e_out)
 
 
 def test_refined_rows_are_never_worse_than_their_start(toy):

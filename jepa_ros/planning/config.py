@@ -21,6 +21,7 @@ ENERGY_HORIZONS = ('last', 'all')
 AXIS_NAMES = ('dx', 'dy', 'dz', 'drx', 'dry', 'drz', 'dgripper')
 METHODS = ('cem', 'mppi')
 FINAL_CHOICES = ('mean', 'best')
+GRAD_METHODS = ('adam', 'gauss_newton')
 
 
 @dataclasses.dataclass
@@ -70,12 +71,18 @@ class PlannerConfig:
     # stop_rtol (relative) over the last stop_patience iterations (0: run every iteration).
     stop_patience: int = 0
     stop_rtol: float = 0.01
-    # Gradient refinement after sampling: grad_steps Adam steps on the action sequence through
-    # the differentiable predictor (float32), starting from the CEM mean and best sample; the
-    # step size is grad_lr metres for translation (scaled by init_std_gripper / maxnorm for
-    # the gripper), iterates projected onto the action bounds. 0: off.
+    # Refinement after sampling (grad_method): grad_steps steps on the action sequence through
+    # the predictor (float32). 'adam' starts from the CEM mean and best sample; its step size
+    # is grad_lr metres for translation (scaled by init_std_gripper / maxnorm for the gripper),
+    # iterates projected onto the action bounds. 0: off.
     grad_steps: int = 0
     grad_lr: float = 0.004
+    grad_decay: float = 0.1  # step size at the last step / at the first (geometric)
+    # 'adam': projected Adam on the energy's gradient (autograd, grad_lr, grad_decay).
+    # 'gauss_newton': damped Gauss-Newton on the token residual, Jacobian by forward
+    # differences in one batch per step (no autograd; grad_steps steps); converges in a few
+    # steps where the goal is reachable. Both keep the best sequence by the planning energy.
+    grad_method: str = 'adam'
     # 'mean': return the CEM mean (official). 'best': return the lowest-energy sequence among
     # the mean, the best sample, the last elites and the refined sequences, each scored with
     # the world model's float32 path (the bf16 search proposes, float32 decides).
@@ -109,10 +116,14 @@ class PlannerConfig:
         if self.method not in METHODS:
             raise ConfigError(f'PlannerConfig.method must be one of {METHODS}, '
                               f'got {self.method!r}')
+        if self.grad_method not in GRAD_METHODS:
+            raise ConfigError(f'PlannerConfig.grad_method must be one of {GRAD_METHODS}, '
+                              f'got {self.grad_method!r}')
         if self.final_choice not in FINAL_CHOICES:
             raise ConfigError(f'PlannerConfig.final_choice must be one of {FINAL_CHOICES}, '
                               f'got {self.final_choice!r}')
-        for name in ('elite_carry', 'noise_beta', 'samples_decay', 'stop_rtol', 'grad_lr'):
+        for name in ('elite_carry', 'noise_beta', 'samples_decay', 'stop_rtol', 'grad_lr',
+                     'grad_decay'):
             require_finite(f'PlannerConfig.{name}', getattr(self, name))
         if not 0.0 <= self.elite_carry <= 1.0:
             raise ConfigError(f'PlannerConfig.elite_carry must be in [0, 1] (a fraction of '
@@ -126,6 +137,9 @@ class PlannerConfig:
         if self.stop_patience < 0 or self.stop_rtol < 0:
             raise ConfigError('PlannerConfig.stop_patience and stop_rtol must be >= 0 '
                               '(stop_patience 0: no early stop)')
+        if not 0.0 < self.grad_decay <= 1.0:
+            raise ConfigError(f'PlannerConfig.grad_decay must be in (0, 1] (1: constant step '
+                              f'size), got {self.grad_decay}')
         if self.grad_steps < 0 or self.grad_lr <= 0:
             raise ConfigError(f'PlannerConfig.grad_steps must be >= 0 and grad_lr > 0, got '
                               f'{self.grad_steps} and {self.grad_lr}')

@@ -383,7 +383,9 @@ class _Planner:
                 m2.mul_(0.999).addcmul_(g, g, value=0.001)
                 m1h = m1 / (1 - 0.9 ** (i + 1))
                 m2h = m2 / (1 - 0.999 ** (i + 1))
-                decay = 1.0 - 0.9 * i / max(1, cfg.grad_steps - 1)  # settle at the end
+                # geometric step-size decay to grad_decay x grad_lr at the last step: the L1
+                # energy has a kink at its minimum, so steps must shrink to settle there
+                decay = cfg.grad_decay ** (i / max(1, cfg.grad_steps - 1))
                 x = self._clip(x.detach() - decay * lr * m1h / (m2h.sqrt() + 1e-12))
         return best_x, best_e
 
@@ -443,7 +445,8 @@ class _Planner:
         seqs = torch.stack([seq for _, seq in candidates])
         labels = [label for label, _ in candidates]
         if cfg.grad_steps > 0:
-            refined, _ = self._refine(ctx, s_t, z_goal, weights, seqs)
+            refine = self._refine_gn if cfg.grad_method == 'gauss_newton' else self._refine
+            refined, _ = refine(ctx, s_t, z_goal, weights, seqs)
             if cfg.final_choice == 'mean':
                 return [('mean (refined)', refined[0])] + candidates[1:]
             seqs = torch.cat([refined, seqs])
@@ -461,14 +464,91 @@ class _Planner:
     @torch.no_grad()
     def _precise_energy(self, ctx, s_t, actions, z_goal, weights=None) -> torch.Tensor:
         """Energies of ``actions`` [n, H, 7] with the world model's float32 path, if any."""
+        return self._energy(self._precise_tokens(ctx, s_t, actions), z_goal, weights)
+
+    @torch.no_grad()
+    def _precise_tokens(self, ctx, s_t, actions) -> torch.Tensor:
+        """Predicted tokens the energy needs, from the world model's float32 path, if any."""
         states = roll_states(s_t, actions)[:, :-1]
         wm = self.world_model
         all_steps = self.config.energy_horizon == 'all'
         if hasattr(wm, 'precise_rollout'):
-            pred = wm.precise_rollout(ctx, actions, states, return_all=all_steps)
-        else:
-            pred = self._rollout(ctx, actions, states)
-        return self._energy(pred, z_goal, weights)
+            return wm.precise_rollout(ctx, actions, states, return_all=all_steps)
+        return self._rollout(ctx, actions, states)
+
+    @torch.no_grad()
+    def _refine_gn(self, ctx, s_t, z_goal, weights, starts):
+        """
+        Refine the lowest-energy row of ``starts`` by damped Gauss-Newton (Levenberg-Marquardt).
+
+        The residual is the predicted tokens minus the goal (weighted by ``energy_weighting``),
+        its Jacobian over the optimised action dims is taken by forward differences, all in
+        one batch per step (the base sequence and one perturbation per dim, float32 path, no
+        autograd). Every step is scored with the planning energy, and the row keeps the best
+        sequence visited, so it is never worse than its start; the other rows come back as
+        they were. Returns (sequences, energies) like ``_refine``.
+        """
+        cfg = self.config
+        H = starts.shape[1]
+        dims = [0, 1, 2] + ([3, 4, 5] if cfg.optimize_rotation else []) + [6]
+        h = torch.tensor([1e-3 if d != 6 else 1e-3 * cfg.init_std_gripper / cfg.maxnorm
+                          for d in dims], device=self.device)
+        free = [(t, d) for t in range(H) for d in dims]
+        steps = torch.stack([h[j % len(dims)] for j in range(len(free))])
+        e0 = self._precise_energy(ctx, s_t, starts, z_goal, weights)
+        e0 = torch.where(torch.isfinite(e0), e0, torch.full_like(e0, float('inf')))
+        row = int(torch.argmin(e0))
+        best_x, best_e = starts[row].clone(), float(e0[row])
+        t0 = getattr(self, '_t0', None) or time.perf_counter()
+        self._refine_trace = trace = [[1e3 * (time.perf_counter() - t0), best_e]]
+        w = None
+        if weights is not None:
+            w = (weights.reshape(-1).float() / weights.float().mean()).sqrt()
+        damping, x = 1e-2, best_x.clone()
+        for _ in range(cfg.grad_steps):
+            batch = x[None].repeat(len(free) + 1, 1, 1)
+            sign = torch.ones(len(free), device=self.device)
+            for j, (t, d) in enumerate(free):
+                hi = cfg.gripper_high if d == 6 else (
+                    cfg.rotation_maxnorm if d in (3, 4, 5) else cfg.maxnorm)
+                if float(x[t, d]) + float(steps[j]) > hi:  # stay inside the bounds
+                    sign[j] = -1.0
+                batch[j + 1, t, d] += sign[j] * steps[j]
+            tokens = self._precise_tokens(ctx, s_t, batch)
+            e = self._energy(tokens, z_goal, weights)
+            if not bool(torch.isfinite(e).all()):
+                break
+            if float(e[0]) < best_e:  # the step taken last time: accept, trust more
+                best_x, best_e = x.clone(), float(e[0])
+                damping = max(damping / 3.0, 1e-7)
+            elif not torch.equal(x, best_x):  # rejected: back to the best, trust less
+                damping *= 10.0
+                x = best_x.clone()
+                trace.append([1e3 * (time.perf_counter() - t0), best_e])
+                continue
+            trace.append([1e3 * (time.perf_counter() - t0), best_e])
+            r = (tokens - z_goal.to(tokens.dtype))  # [P + 1, (H,) N, D]
+            if w is not None:
+                shape = [1] * r.dim()
+                shape[-2] = -1
+                r = r * w.view(shape)
+            r = r.flatten(1)
+            jac = (r[1:] - r[:1]) / (sign * steps)[:, None]  # [P, M]
+            jtj = jac @ jac.T
+            grad = jac @ r[0]
+            # Marquardt scaling plus a uniform term: directions the energy cannot see (e.g. two
+            # steps whose sum is all that matters) get damped steps, not arbitrary ones.
+            diag = torch.diag(jtj)
+            lhs = jtj + damping * (torch.diag(diag) + (diag.mean() + 1e-12) * torch.eye(
+                len(free), device=self.device))
+            delta = torch.linalg.solve(lhs.double(), -grad.double()).float()
+            x = best_x.clone()
+            for j, (t, d) in enumerate(free):
+                x[t, d] += delta[j]
+            x = self._clip(x[None])[0]
+        out, energies = starts.clone(), e0.clone()
+        out[row], energies[row] = best_x, best_e
+        return out, energies
 
     @torch.no_grad()
     def _evaluate(self, ctx, s_t, actions_np, z_goal, weights=None) -> float:
