@@ -157,6 +157,12 @@ def test_gauss_newton_refinement_reaches_the_optimum_in_a_few_steps(toy, weighti
     np.testing.assert_allclose(gn.first_action[:3], [0.03, -0.02, 0.01], atol=1e-4)
     trace = [e for _, e in gn.refine_trace]
     assert len(trace) == 6 and np.all(np.diff(trace) <= 0)
+    # final_choice 'mean' returns the refined sequence first too (not the unrefined mean)
+    cfg['final_choice'] = 'mean'
+    gn_mean = CEMPlanner(toy, PlannerConfig(grad_steps=5, grad_method='gauss_newton',
+                                            **cfg)).plan(START, START, goal)
+    assert gn_mean.reason == 'ok'
+    assert gn_mean.final_energy == pytest.approx(gn.final_energy, abs=1e-7)
 
 
 def test_gauss_newton_keeps_the_best_row_and_returns_the_others(toy):

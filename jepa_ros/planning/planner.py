@@ -405,7 +405,7 @@ class _Planner:
         self._prev_elites = r.get('elites')
         refine_trace, self._refine_trace = getattr(self, '_refine_trace', []), []
         reason, notes = 'ok', []
-        for label, seq in candidates:
+        for rank, (label, seq) in enumerate(candidates):
             a = seq.detach().cpu().double().numpy().copy()
             small = np.abs(a[:, 6]) < cfg.gripper_deadband
             a[small, 6] = 0.0
@@ -416,8 +416,10 @@ class _Planner:
                 continue
             fe = self._evaluate(ctx, s_t, safe, z_goal, weights)
             if np.isfinite(fe):
-                if label != 'mean' and cfg.final_choice == 'mean':
-                    reason = 'ok (the CEM mean had non-finite energy; returned the best sample)'
+                if rank > 0 and cfg.final_choice == 'mean':
+                    first = candidates[0][0]
+                    reason = (f'ok (the CEM {first} had non-finite energy; returned the '
+                              f'{label})')
                 self._prev_mean = seq.detach().clone()
                 return Plan(first_action=safe[0].copy(), actions=safe,
                             ee_path=integrate_path(safe, s_np), energies=r['energies'],
@@ -436,19 +438,22 @@ class _Planner:
         """
         Return the candidate sequences, refined and ordered for ``final_choice``.
 
-        With ``grad_steps`` the mean and the best sample are refined by gradient first. With
-        'best' the mean, best sample, last elites and refined sequences are scored by the
+        With ``grad_steps`` the mean and the best sample are refined first (``grad_method``).
+        With 'best' the mean, best sample, last elites and refined sequences are scored by the
         world model's float32 path and returned lowest energy first; with 'mean' the refined
-        mean replaces the mean (the best sample stays the fallback).
+        sequence of lowest energy comes first, the unrefined mean and best sample after it.
         """
         cfg = self.config
         seqs = torch.stack([seq for _, seq in candidates])
         labels = [label for label, _ in candidates]
         if cfg.grad_steps > 0:
             refine = self._refine_gn if cfg.grad_method == 'gauss_newton' else self._refine
-            refined, _ = refine(ctx, s_t, z_goal, weights, seqs)
-            if cfg.final_choice == 'mean':
-                return [('mean (refined)', refined[0])] + candidates[1:]
+            refined, e_ref = refine(ctx, s_t, z_goal, weights, seqs)
+            if cfg.final_choice == 'mean':  # the refined sequence, then the unrefined ones
+                e_ref = torch.where(torch.isfinite(e_ref), e_ref,
+                                    torch.full_like(e_ref, float('inf')))
+                i = int(torch.argmin(e_ref))
+                return [(f'{labels[i]} (refined)', refined[i])] + candidates
             seqs = torch.cat([refined, seqs])
             labels = [f'{label} (refined)' for label in labels] + labels
         if cfg.final_choice != 'best':
