@@ -34,9 +34,10 @@ def resolve_precision(precision: str, device: str) -> str:
 
     bf16 is faster where the hardware has it (``cpu_has_fast_bf16``, CUDA), but it costs plan
     quality: on the tiny V-JEPA 2 fixture its rounding puts an energy floor of 5e-3..7e-3
-    under every candidate and ranks near-optimal candidates no better than chance, so a bf16
-    CEM returned plans with a higher float32 energy than the fp32 CEM at the same settings
-    (benchmarks/bench_time_to_quality.py). Ask for 'bf16' explicitly, preferably with
+    under every candidate, with candidate-dependent noise as large as the spread of the fp32
+    energies near the optimum (rank correlation with fp32 0.33-0.40), so the choice between
+    good candidates becomes noise (benchmarks/bench_time_to_quality.py, section bf16_rank).
+    Ask for 'bf16' explicitly, preferably with
     ``PlannerConfig.final_choice='best'`` (float32 decides between the bf16 proposals).
     ``device`` is kept for the callers (and a future per-model rule).
     """

@@ -175,7 +175,7 @@ class VJEPA2WorldModel(WorldModel):
     between blocks, the LayerNorms and the readout projection (only the matmul inputs and
     attention are rounded to bf16), 'readout' only the final norm and projection. None of them
     makes bf16 rank near-optimal candidates as fp32 does (measured on the tiny fixture: an
-    energy floor of 5e-3..7e-3 under every candidate, candidate-dependent noise above the
+    energy floor of 5e-3..7e-3 under every candidate, candidate-dependent noise as large as the
     spread of fp32 energies; benchmarks/bench_time_to_quality.py), so the planner can let
     float32 decide (``PlannerConfig.final_choice='best'`` scores with ``precise_rollout``).
     """
