@@ -65,7 +65,7 @@ def test_config_validation_names_the_field():
             from_dict(MPCNodeConfig, bad)
 
 
-def test_precision_auto_resolves_by_hardware(tmp_path):
+def test_precision_auto_picks_fp32_until_bf16_is_proven(tmp_path):
     from jepa_ros.models.runtime import cpu_has_fast_bf16, resolve_precision
     amx = tmp_path / 'amx'
     amx.write_text('processor : 0\nflags\t\t: fpu sse avx512f amx_bf16 amx_tile\n')
@@ -74,8 +74,10 @@ def test_precision_auto_resolves_by_hardware(tmp_path):
     assert cpu_has_fast_bf16(str(amx)) and not cpu_has_fast_bf16(str(old))
     assert not cpu_has_fast_bf16(str(tmp_path / 'missing'))
     assert resolve_precision('fp32', 'cuda') == 'fp32'
-    assert resolve_precision('auto', 'cuda') == 'bf16'
-    assert resolve_precision('auto', 'cpu') in ('fp32', 'bf16')
+    assert resolve_precision('bf16', 'cpu') == 'bf16'  # asked for explicitly
+    # bf16 costs plan quality (README "Planning speed"): auto is fp32 even where it is fast
+    assert resolve_precision('auto', 'cuda') == 'fp32'
+    assert resolve_precision('auto', 'cpu') == 'fp32'
     with pytest.raises(ValueError, match='precision'):
         resolve_precision('int8', 'cpu')
     assert from_dict(MPCNodeConfig, {'dtype': 'auto'}).dtype == 'auto'

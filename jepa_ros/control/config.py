@@ -21,7 +21,7 @@ class MPCNodeConfig:
     checkpoint: str = 'default'          # own model name/dir, or an official V-JEPA 2-AC .pt
     world_model: str = ''                # 'module:function' factory (tests, custom models)
     device: str = 'auto'                 # auto, cpu, cuda, cuda:N
-    dtype: str = 'auto'   # auto: bf16 on CUDA and on CPUs with native bf16, else fp32
+    dtype: str = 'auto'   # auto: fp32 until bf16 is proven for a model (models.resolve_precision)
     torch_threads: int = 0               # 0: one thread on CPU, torch's default on CUDA
     warmup: bool = True                  # plan once at configure time (first call is slow)
     # Official V-JEPA 2 checkpoints carry no normalisation or image size: these apply to them.

@@ -44,7 +44,7 @@ def add_arguments(parser):
                         help='rendered image size in px (frames are fitted to the model size)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto')
     parser.add_argument('--dtype', default='auto',
-                        help='auto (bf16 where the CPU/GPU has it natively), fp32 or bf16')
+                        help='auto (fp32: bf16 costs plan quality, see README), fp32 or bf16')
     parser.add_argument('--videos', type=int, default=2, help='episodes per task in the GIF')
     parser.add_argument('--no-fallback', action='store_true',
                         help='fail instead of using a random-weight model when "default" is '

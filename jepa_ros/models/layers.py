@@ -128,6 +128,32 @@ def _token_major(table):
     return t.transpose(1, 2)
 
 
+class RopeTables:
+    """
+    Rotary tables of one token layout, prepared once per dtype and pair layout.
+
+    Attention needs the tables token-major, cast to the activations' dtype, with the sign
+    folded into sin, and (for ``Attention.split_rope_pairs``) permuted: done here once per
+    (dtype, layout) instead of in every layer at every call. Pass it as ``cos`` (``sin`` None).
+    """
+
+    def __init__(self, cos, sin):
+        self.cos, self.sin = cos, sin
+        self._ready = {}
+
+    def prepared(self, dtype, halves=False):
+        """Return (cos, signed_sin) token-major tables for ``dtype`` and the pair layout."""
+        key = (dtype, bool(halves))
+        if key not in self._ready:
+            cos, signed = rope_signed_tables(_token_major(self.cos), _token_major(self.sin),
+                                             dtype)
+            if halves:
+                perm = halves_permutation(cos.shape[-1], cos.device)
+                cos, signed = cos[..., perm], signed[..., perm]
+            self._ready[key] = (cos.contiguous(), signed.contiguous())
+        return self._ready[key]
+
+
 def _onednn_linear_available():
     try:
         return bool(torch.backends.mkldnn.is_available() and
@@ -144,12 +170,17 @@ def fused_linear(x, linear, gelu=False):
     """
     Return ``linear(x)``, followed by an exact (erf) GELU when ``gelu`` is set.
 
+    ``x`` is cast to the weight's dtype first (e.g. a float32 residual stream into bf16
+    weights, see ``ACPredictor.keep_fp32_stream``).
+
     For bf16 inputs and weights on a CPU, outside autograd, the matmul runs in oneDNN with the
     bias fused into it (AMX where present), and the GELU runs in place: measured 1.4x faster than
     ``F.linear`` (which copies the bias into the output first) on the planner's shapes. oneDNN's
     own fused GELU was slower than the separate in-place pass, so it is not used.
     """
     w = linear.weight
+    if x.dtype != w.dtype and x.is_floating_point():
+        x = x.to(w.dtype)  # a float32 residual stream feeding low-precision weights
     no_grad = not (torch.is_grad_enabled() and (x.requires_grad or w.requires_grad))
     if (_ONEDNN_LINEAR and no_grad and x.dtype == torch.bfloat16 and
             w.dtype == torch.bfloat16 and x.device.type == 'cpu'):
@@ -249,18 +280,18 @@ class Attention(nn.Module):
         """
         Attend from ``x`` [B, N, C] to ``past`` keys/values (if any) and to ``x`` itself.
 
-        ``past`` is None, a (keys, values) pair [B or 1, H, L, hd] (concatenated with the new
-        ones) or a :class:`KVBuffer` (the new keys/values are written into it in place).
+        ``cos``/``sin`` are the rotary tables, or ``cos`` a :class:`RopeTables` (``sin``
+        None). ``past`` is None, a (keys, values) pair [B or 1, H, L, hd] (concatenated with
+        the new ones) or a :class:`KVBuffer` (the new keys/values are written into it in place).
         Returns the output [B, N, C] and the (rotated) keys and values [B, H, L, hd] seen.
         """
         b, n, c = x.shape
         qkv = fused_linear(x, self.qkv).view(b, n, 3, self.num_heads, self.head_dim)
         q_in, k_in, v = qkv.unbind(2)  # token-major [B, N, H, hd] views
-        cos, signed = rope_signed_tables(_token_major(cos), _token_major(sin), qkv.dtype)
-        rope = apply_rope_signed
-        if self.rope_halves:
-            perm = halves_permutation(self.head_dim, cos.device)
-            cos, signed, rope = cos[..., perm], signed[..., perm], apply_rope_halves
+        if not isinstance(cos, RopeTables):
+            cos = RopeTables(cos, sin)
+        cos, signed = cos.prepared(qkv.dtype, self.rope_halves)
+        rope = apply_rope_halves if self.rope_halves else apply_rope_signed
         q = rope(q_in, cos, signed)
         if isinstance(past, KVBuffer):
             k_slot, v_slot = past.reserve(n, k_in)

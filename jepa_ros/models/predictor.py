@@ -19,7 +19,7 @@ from typing import List, Optional
 
 from jepa_ros.models.config import PredictorConfig
 from jepa_ros.models.layers import Block, fused_linear, grid_positions, init_weights
-from jepa_ros.models.layers import KVBuffer, rescale_blocks, rope_tables
+from jepa_ros.models.layers import KVBuffer, rescale_blocks, rope_tables, RopeTables
 import torch
 from torch import nn
 
@@ -113,6 +113,7 @@ class ACPredictor(nn.Module):
         self.predictor_norm = nn.LayerNorm(e, eps=config.norm_eps)
         self.predictor_proj = nn.Linear(e, config.encoder_dim)
         self._rope_cache = {}
+        self.keep_fp32_stream = False
         init_weights(self)
         if config.num_views > 1:
             nn.init.trunc_normal_(self.view_embed, std=0.02)
@@ -123,13 +124,31 @@ class ACPredictor(nn.Module):
             nn.init.zeros_(self.predictor_proj.bias)
 
     @property
+    def stream_dtype(self):
+        """
+        Return the dtype of the residual stream between blocks.
+
+        The weights' dtype, or float32 when ``keep_fp32_stream`` is set on a low-precision copy:
+        every matmul then still runs in the weights' dtype (its input is cast), but the
+        residual sums, and the LayerNorms reading them, keep float32 accuracy.
+        """
+        if self.keep_fp32_stream:
+            return torch.float32
+        return self.predictor_embed.weight.dtype
+
+    @property
     def tokens_per_frame(self):
         """Patch tokens per step (N)."""
         return self.config.tokens_per_frame
 
     # -- helpers -------------------------------------------------------------------------------
     def _rope(self, t0, steps, device):
-        """Return (cos, sin) [steps * (C + N), head_dim] for steps t0 .. t0 + steps - 1."""
+        """
+        Return the rotary tables of steps t0 .. t0 + steps - 1 (``RopeTables``).
+
+        Built once per (t0, steps, device), and prepared once per dtype and pair layout, then
+        shared by every layer and every call (a planner's rollouts repeat the same steps).
+        """
         key = (t0, steps, device)
         if key not in self._rope_cache:
             if len(self._rope_cache) > 64:
@@ -151,7 +170,7 @@ class ACPredictor(nn.Module):
                 n = v * n
             cos = torch.cat([cos_c.view(steps, c, hd), cos_p.reshape(steps, n, hd)], 1)
             sin = torch.cat([sin_c.view(steps, c, hd), sin_p.reshape(steps, n, hd)], 1)
-            self._rope_cache[key] = (cos.reshape(-1, hd), sin.reshape(-1, hd))
+            self._rope_cache[key] = RopeTables(cos.reshape(-1, hd), sin.reshape(-1, hd))
         return self._rope_cache[key]
 
     def _mask(self, steps, past_len, device):
@@ -197,7 +216,7 @@ class ACPredictor(nn.Module):
         for x in tensors:
             if x.shape[0] not in (1, b):
                 raise ValueError(f'batch sizes {[y.shape[0] for y in tensors]} do not broadcast')
-        dtype = self.predictor_embed.weight.dtype  # e.g. float64 actions from numpy
+        dtype = self.stream_dtype  # e.g. float64 actions from numpy
         out = [x.to(dtype).expand(b, *x.shape[1:]) for x in tensors[1:]]
         # z keeps its own batch: a frame shared by all candidates (batch 1, or broadcast with
         # a zero batch stride) is embedded once, see _tokens.
@@ -209,11 +228,11 @@ class ACPredictor(nn.Module):
     def _tokens(self, z, actions, states, extrinsics):
         """Embed and interleave per step: [B, T, C + N, E] -> flattened [B, T * (C + N), E]."""
         b = actions.shape[0]
-        parts = [self.action_encoder(actions).unsqueeze(2),
-                 self.state_encoder(states).unsqueeze(2)]
+        parts = [fused_linear(actions, self.action_encoder).unsqueeze(2),
+                 fused_linear(states, self.state_encoder).unsqueeze(2)]
         if extrinsics is not None:
-            parts.append(self.extrinsics_encoder(extrinsics).unsqueeze(2))
-        x = self.predictor_embed(z)
+            parts.append(fused_linear(extrinsics, self.extrinsics_encoder).unsqueeze(2))
+        x = fused_linear(z, self.predictor_embed).to(self.stream_dtype)
         if self.config.num_views > 1:
             t, n = x.shape[1], self.config.tokens_per_view
             x = (x.view(x.shape[0], t, self.config.num_views, n, -1)
@@ -230,11 +249,11 @@ class ACPredictor(nn.Module):
         ``past_len`` tokens. Returns x and, when ``collect`` is set, every layer's keys/values
         (past included).
         """
-        cos, sin = self._rope(t0, steps, x.device)
+        rope = self._rope(t0, steps, x.device)
         mask = self._mask(steps, past_len, x.device)
         kvs = []
         for i, blk in enumerate(self.predictor_blocks):
-            x, kv = blk(x, cos, sin, attn_mask=mask, past=None if past is None else past[i])
+            x, kv = blk(x, rope, None, attn_mask=mask, past=None if past is None else past[i])
             if collect:
                 kvs.append(kv)
         return x, kvs
@@ -248,6 +267,8 @@ class ACPredictor(nn.Module):
         """
         c = self.config.cond_tokens
         x = x.view(b, steps, c + self.config.tokens_per_frame, -1)[:, :, c:, :].flatten(1, 2)
+        if self.predictor_proj.weight.dtype == torch.float32:
+            x = x.float()  # a float32 readout (see keep_fp32_stream)
         out = fused_linear(self.predictor_norm(x), self.predictor_proj)
         if self.config.residual:
             out = out + z.expand(b, -1, -1, -1).flatten(1, 2).to(out.dtype)

@@ -30,18 +30,22 @@ def cpu_has_fast_bf16(cpuinfo_path='/proc/cpuinfo') -> bool:
 
 def resolve_precision(precision: str, device: str) -> str:
     """
-    Resolve 'auto' to a precision: bf16 on CUDA and on CPUs with native bf16, else fp32.
+    Resolve 'auto' to a precision: fp32, on every device, until bf16 is proven for a model.
 
-    bf16 autocast was 1.5-3x faster than fp32 on a 2-core AMX CPU for planning batches, but it is
-    emulated (slow) on CPUs without those instructions.
+    bf16 is faster where the hardware has it (``cpu_has_fast_bf16``, CUDA), but it costs plan
+    quality: on the tiny V-JEPA 2 fixture its rounding puts an energy floor of 5e-3..7e-3
+    under every candidate, with candidate-dependent noise as large as the spread of the fp32
+    energies near the optimum (rank correlation with fp32 0.33-0.40), so the choice between
+    good candidates becomes noise (benchmarks/bench_time_to_quality.py, section bf16_rank).
+    Ask for 'bf16' explicitly, preferably with
+    ``PlannerConfig.final_choice='best'`` (float32 decides between the bf16 proposals).
+    ``device`` is kept for the callers (and a future per-model rule).
     """
     if precision != 'auto':
         if precision not in PRECISIONS:
             raise ValueError(f'precision must be auto or one of {", ".join(PRECISIONS)}, '
                              f'got {precision!r}')
         return precision
-    if torch.device(device).type == 'cuda' or cpu_has_fast_bf16():
-        return 'bf16'
     return 'fp32'
 
 

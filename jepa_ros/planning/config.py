@@ -20,6 +20,8 @@ ENERGY_WEIGHTINGS = ('none', 'changed')
 ENERGY_HORIZONS = ('last', 'all')
 AXIS_NAMES = ('dx', 'dy', 'dz', 'drx', 'dry', 'drz', 'dgripper')
 METHODS = ('cem', 'mppi')
+FINAL_CHOICES = ('mean', 'best')
+GRAD_METHODS = ('adam', 'gauss_newton')
 
 
 @dataclasses.dataclass
@@ -55,6 +57,36 @@ class PlannerConfig:
     warm_start_std: float = 0.25
     stop_energy: Optional[float] = None
     mppi_temperature: float = 0.1
+    # -- time to quality (all off by default: the official optimiser). See README "Planning
+    # speed" for a measured fast configuration.
+    # iCEM: this fraction of each iteration's elites joins the next iteration's samples (and,
+    # shifted by one step, the next replanning step's first iteration with warm_start).
+    elite_carry: float = 0.0
+    # iCEM: temporally correlated noise with power spectrum 1/f**noise_beta over the horizon
+    # (0: white noise, the official sampler; has no effect at horizon 1).
+    noise_beta: float = 0.0
+    # iCEM: iteration i draws max(2 * topk, samples / samples_decay**i) candidates (1: fixed).
+    samples_decay: float = 1.0
+    # Early stop: end the CEM/MPPI iterations when the best energy so far improved by less than
+    # stop_rtol (relative) over the last stop_patience iterations (0: run every iteration).
+    stop_patience: int = 0
+    stop_rtol: float = 0.01
+    # Refinement after sampling (grad_method): grad_steps steps on the action sequence through
+    # the predictor (float32). 'adam' starts from the CEM mean and best sample; its step size
+    # is grad_lr metres for translation (scaled by init_std_gripper / maxnorm for the gripper),
+    # iterates projected onto the action bounds. 0: off.
+    grad_steps: int = 0
+    grad_lr: float = 0.004
+    grad_decay: float = 0.1  # step size at the last step / at the first (geometric)
+    # 'adam': projected Adam on the energy's gradient (autograd, grad_lr, grad_decay).
+    # 'gauss_newton': damped Gauss-Newton on the token residual, Jacobian by forward
+    # differences in one batch per step (no autograd; grad_steps steps); converges in a few
+    # steps where the goal is reachable. Both keep the best sequence by the planning energy.
+    grad_method: str = 'adam'
+    # 'mean': return the CEM mean (official). 'best': return the lowest-energy sequence among
+    # the mean, the best sample, the last elites and the refined sequences, each scored with
+    # the world model's float32 path (the bf16 search proposes, float32 decides).
+    final_choice: str = 'mean'
     # -- energy levers (defaults: the official energy, last step, plain mean over tokens)
     # 'changed': weight each token by how much the goal differs from the current frame there
     # (mean 1, mixed with a uniform floor), so noise on static background counts less.
@@ -84,6 +116,33 @@ class PlannerConfig:
         if self.method not in METHODS:
             raise ConfigError(f'PlannerConfig.method must be one of {METHODS}, '
                               f'got {self.method!r}')
+        if self.grad_method not in GRAD_METHODS:
+            raise ConfigError(f'PlannerConfig.grad_method must be one of {GRAD_METHODS}, '
+                              f'got {self.grad_method!r}')
+        if self.final_choice not in FINAL_CHOICES:
+            raise ConfigError(f'PlannerConfig.final_choice must be one of {FINAL_CHOICES}, '
+                              f'got {self.final_choice!r}')
+        for name in ('elite_carry', 'noise_beta', 'samples_decay', 'stop_rtol', 'grad_lr',
+                     'grad_decay'):
+            require_finite(f'PlannerConfig.{name}', getattr(self, name))
+        if not 0.0 <= self.elite_carry <= 1.0:
+            raise ConfigError(f'PlannerConfig.elite_carry must be in [0, 1] (a fraction of '
+                              f'topk), got {self.elite_carry}')
+        if not 0.0 <= self.noise_beta <= 4.0:
+            raise ConfigError(f'PlannerConfig.noise_beta must be in [0, 4] (0: white noise), '
+                              f'got {self.noise_beta}')
+        if self.samples_decay < 1.0:
+            raise ConfigError(f'PlannerConfig.samples_decay must be >= 1 (1: fixed sample '
+                              f'count), got {self.samples_decay}')
+        if self.stop_patience < 0 or self.stop_rtol < 0:
+            raise ConfigError('PlannerConfig.stop_patience and stop_rtol must be >= 0 '
+                              '(stop_patience 0: no early stop)')
+        if not 0.0 < self.grad_decay <= 1.0:
+            raise ConfigError(f'PlannerConfig.grad_decay must be in (0, 1] (1: constant step '
+                              f'size), got {self.grad_decay}')
+        if self.grad_steps < 0 or self.grad_lr <= 0:
+            raise ConfigError(f'PlannerConfig.grad_steps must be >= 0 and grad_lr > 0, got '
+                              f'{self.grad_steps} and {self.grad_lr}')
         if self.energy not in ENERGIES:
             raise ConfigError(f'PlannerConfig.energy must be one of {ENERGIES}, '
                               f'got {self.energy!r}')

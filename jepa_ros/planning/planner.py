@@ -53,6 +53,10 @@ class Plan:
     notes: List[str] = dataclasses.field(default_factory=list)
     profile: Dict[str, float] = dataclasses.field(default_factory=dict)
     method: str = 'cem'
+    # ms since the call began at the end of each iteration (energy against wall time)
+    iteration_ms: List[float] = dataclasses.field(default_factory=list)
+    # [ms since the call began, lowest energy so far] after each gradient refinement step
+    refine_trace: List[List[float]] = dataclasses.field(default_factory=list)
 
 
 def support_limited(cfg: PlannerConfig, normalization) -> PlannerConfig:
@@ -145,6 +149,7 @@ class _Planner:
     def reset(self):
         """Forget the warm start and reseed the sampler."""
         self._prev_mean = None
+        self._prev_elites = None
         self._goal_cache = None
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(self.config.seed))
@@ -178,6 +183,7 @@ class _Planner:
             cur = float(self._energy(z, z_goal, w)[0])
             if seq.update(cur, cfg.subgoal_threshold, cfg.subgoal_max_steps):
                 self._prev_mean = None  # the previous plan aimed at the old sub-goal
+                self._prev_elites = None
                 z_goal = seq.tokens(self)
                 w = self._weights(z, z_goal)
                 cur = float(self._energy(z, z_goal, w)[0])
@@ -189,7 +195,8 @@ class _Planner:
             cur = float(self._energy(z, z_goal, w)[0])
         s_t = torch.as_tensor(s_np, dtype=torch.float32, device=self.device)
         ctx = self.world_model.start(z, s_t, history)
-        result = self._optimise(ctx, s_t, z_goal, w)
+        self._t0 = t0
+        result = self._optimise(ctx, s_t, z_goal, w, t0)
         plan = self._finish(result, ctx, s_np, s_t, z_goal, t0, w)
         plan.current_energy = cur
         plan.goal_index = goal_index
@@ -243,11 +250,19 @@ class _Planner:
             return mean.clone(), std0 * cfg.warm_start_std
         return torch.zeros(H, 7, device=self.device), std0
 
-    def _sample(self, mean, std):
+    def _sample(self, mean, std, n=None):
         cfg = self.config
-        noise = torch.randn((cfg.samples,) + tuple(mean.shape), generator=self.generator,
-                            device=self.device)
-        a = noise * std + mean
+        n = cfg.samples if n is None else n
+        shape = (n,) + tuple(mean.shape)
+        if cfg.noise_beta > 0 and mean.shape[0] > 1:
+            noise = coloured_noise(shape, cfg.noise_beta, self.generator, self.device)
+        else:
+            noise = torch.randn(shape, generator=self.generator, device=self.device)
+        return self._clip(noise * std + mean)
+
+    def _clip(self, a):
+        """Clamp candidate sequences [S, H, 7] to the optimiser's action bounds (in place)."""
+        cfg = self.config
         a[..., :3] = a[..., :3].clamp(-cfg.maxnorm, cfg.maxnorm)
         if cfg.optimize_rotation:
             a[..., 3:6] = a[..., 3:6].clamp(-cfg.rotation_maxnorm, cfg.rotation_maxnorm)
@@ -268,26 +283,34 @@ class _Planner:
             std[:, 3:6] = 0.0
         return mean, std
 
-    def _optimise(self, ctx, s_t, z_goal, weights=None):
+    def _optimise(self, ctx, s_t, z_goal, weights=None, t0=None):
         cfg = self.config
         wm = self.world_model
         prof = getattr(wm, 'profiler', None)
         mean, std = self._init_dist()
-        best, elite_e, dropped, iters = [], [], 0, 0
-        best_a, best_e = None, float('inf')
+        best, elite_e, dropped, iters, stamps = [], [], 0, 0, []
+        t0 = time.perf_counter() if t0 is None else t0
+        best_a, best_e, elites = None, float('inf'), None
+        n_carry = int(round(cfg.elite_carry * cfg.topk))
+        carry = self._carried_elites(n_carry)
         for it in range(cfg.iterations):
             iters = it + 1
+            n = max(2 * cfg.topk, int(cfg.samples / cfg.samples_decay ** it))
+            n = min(n, cfg.samples)
             with _section(prof, 'sampling', self.device):
-                actions = self._sample(mean, std)
+                actions = self._sample(mean, std, n)
+                if carry is not None:  # iCEM: last iteration's elites compete again
+                    k = min(len(carry), n - cfg.topk)
+                    actions[:k] = carry[:k]
                 states = roll_states(s_t, actions)[:, :-1]
             pred = self._rollout(ctx, actions, states)
             with _section(prof, 'energy', self.device):
                 e = self._energy(pred, z_goal, weights)
                 finite = torch.isfinite(e)
                 n_finite = int(finite.sum())
-                dropped += cfg.samples - n_finite
+                dropped += n - n_finite
                 if n_finite == 0:
-                    why = (f'all {cfg.samples} candidates had non-finite energy (NaN/Inf '
+                    why = (f'all {n} candidates had non-finite energy (NaN/Inf '
                            f'from the world model) at iteration {it}')
                     return {'failed': why, 'energies': best, 'elite': elite_e,
                             'dropped': dropped, 'iterations': iters}
@@ -299,10 +322,72 @@ class _Planner:
                     best_e, best_a = e_best, actions[i_best].clone()
                 mean, std, e_elite = self._update(mean, std, actions, e, finite, n_finite)
                 elite_e.append(e_elite)
+                k = min(cfg.topk, n_finite)
+                elites = actions[torch.topk(e, k, largest=False).indices].clone()
+                carry = elites[:n_carry] if n_carry else None
+            stamps.append(1e3 * (time.perf_counter() - t0))
             if cfg.stop_energy is not None and e_best <= cfg.stop_energy:
                 break
+            if _stalled(best, cfg.stop_patience, cfg.stop_rtol):
+                break
         return {'mean': mean, 'energies': best, 'elite': elite_e, 'dropped': dropped,
-                'iterations': iters, 'best_action': best_a}
+                'iterations': iters, 'best_action': best_a, 'elites': elites,
+                'iteration_ms': stamps}
+
+    def _carried_elites(self, n_carry):
+        """Return the previous step's elites shifted by one step (warm start), or None."""
+        cfg = self.config
+        prev = self._prev_elites
+        if not (n_carry and cfg.warm_start and prev is not None):
+            return None
+        shifted = torch.cat([prev[:, 1:], prev[:, -1:]], dim=1)[:n_carry]
+        return self._clip(shifted.clone())
+
+    def _refine(self, ctx, s_t, z_goal, weights, starts):
+        """
+        Return ``starts`` [n, H, 7] after ``grad_steps`` projected Adam steps on their energy.
+
+        The energy is differentiated through the world model's float32 path
+        (``differentiable_rollout``); each row keeps the best sequence it visited (energies of
+        the iterates, so the result is never worse than its start) and that energy.
+        """
+        cfg = self.config
+        wm = self.world_model
+        x = starts.detach().clone()
+        lr = torch.full((7,), cfg.grad_lr, device=self.device)
+        lr[6] = cfg.grad_lr * cfg.init_std_gripper / cfg.maxnorm
+        if not cfg.optimize_rotation:
+            lr[3:6] = 0.0
+        m1 = torch.zeros_like(x)
+        m2 = torch.zeros_like(x)
+        best_x, best_e = x.clone(), torch.full((x.shape[0],), float('inf'), device=self.device)
+        t0 = getattr(self, '_t0', None) or time.perf_counter()
+        self._refine_trace = trace = []
+        for i in range(cfg.grad_steps + 1):
+            x.requires_grad_(True)
+            with torch.enable_grad():
+                states = roll_states(s_t, x)[:, :-1]
+                pred = wm.differentiable_rollout(ctx, x, states,
+                                                 return_all=cfg.energy_horizon == 'all')
+                e = self._energy(pred, z_goal, weights)
+                better = torch.isfinite(e) & (e < best_e)
+                best_e = torch.where(better, e.detach(), best_e)
+                best_x[better] = x.detach()[better]
+                trace.append([1e3 * (time.perf_counter() - t0), float(best_e.min())])
+                if i == cfg.grad_steps or not bool(torch.isfinite(e).all()):
+                    break
+                (g,) = torch.autograd.grad(e.sum(), x)
+            with torch.no_grad():
+                g = torch.nan_to_num(g)
+                m1.mul_(0.9).add_(g, alpha=0.1)
+                m2.mul_(0.999).addcmul_(g, g, value=0.001)
+                m1h = m1 / (1 - 0.9 ** (i + 1))
+                m2h = m2 / (1 - 0.999 ** (i + 1))
+                # geometric step-size decay to grad_decay x grad_lr at the last step: the L1
+                # energy has a kink at its minimum, so steps must shrink to settle there
+                decay = cfg.grad_decay ** (i / max(1, cfg.grad_steps - 1))
+                x = self._clip(x.detach() - decay * lr * m1h / (m2h.sqrt() + 1e-12))
+        return best_x, best_e
 
     def _finish(self, r, ctx, s_np, s_t, z_goal, t0, weights=None) -> Plan:
         cfg = self.config
@@ -315,8 +400,12 @@ class _Planner:
         candidates = [('mean', mean)]
         if r['best_action'] is not None:
             candidates.append(('best sample', r['best_action']))
+        if cfg.grad_steps > 0 or cfg.final_choice == 'best':
+            candidates = self._ranked(candidates, r, ctx, s_t, z_goal, weights)
+        self._prev_elites = r.get('elites')
+        refine_trace, self._refine_trace = getattr(self, '_refine_trace', []), []
         reason, notes = 'ok', []
-        for label, seq in candidates:
+        for rank, (label, seq) in enumerate(candidates):
             a = seq.detach().cpu().double().numpy().copy()
             small = np.abs(a[:, 6]) < cfg.gripper_deadband
             a[small, 6] = 0.0
@@ -327,30 +416,157 @@ class _Planner:
                 continue
             fe = self._evaluate(ctx, s_t, safe, z_goal, weights)
             if np.isfinite(fe):
-                if label != 'mean':
-                    reason = 'ok (the CEM mean had non-finite energy; returned the best sample)'
+                if rank > 0 and cfg.final_choice == 'mean':
+                    first = candidates[0][0]
+                    reason = (f'ok (the CEM {first} had non-finite energy; returned the '
+                              f'{label})')
                 self._prev_mean = seq.detach().clone()
                 return Plan(first_action=safe[0].copy(), actions=safe,
                             ee_path=integrate_path(safe, s_np), energies=r['energies'],
                             final_energy=fe, ok=True, reason=reason,
                             ms=1e3 * (time.perf_counter() - t0), iterations=r['iterations'],
                             elite_energies=r['elite'], dropped=r['dropped'], notes=notes,
-                            method=self.method)
+                            method=self.method, iteration_ms=r['iteration_ms'],
+                            refine_trace=refine_trace)
             reason = f'{label}: non-finite energy for the planned sequence'
         plan = self._hold(s_np, t0, f'no finite plan ({reason})')
         plan.energies, plan.elite_energies = r['energies'], r['elite']
         plan.dropped, plan.iterations = r['dropped'], r['iterations']
         return plan
 
+    def _ranked(self, candidates, r, ctx, s_t, z_goal, weights):
+        """
+        Return the candidate sequences, refined and ordered for ``final_choice``.
+
+        With ``grad_steps`` the mean and the best sample are refined first (``grad_method``).
+        With 'best' the mean, best sample, last elites and refined sequences are scored by the
+        world model's float32 path and returned lowest energy first; with 'mean' the refined
+        sequence of lowest energy comes first, the unrefined mean and best sample after it.
+        """
+        cfg = self.config
+        seqs = torch.stack([seq for _, seq in candidates])
+        labels = [label for label, _ in candidates]
+        if cfg.grad_steps > 0:
+            refine = self._refine_gn if cfg.grad_method == 'gauss_newton' else self._refine
+            refined, e_ref = refine(ctx, s_t, z_goal, weights, seqs)
+            if cfg.final_choice == 'mean':  # the refined sequence, then the unrefined ones
+                e_ref = torch.where(torch.isfinite(e_ref), e_ref,
+                                    torch.full_like(e_ref, float('inf')))
+                i = int(torch.argmin(e_ref))
+                return [(f'{labels[i]} (refined)', refined[i])] + candidates
+            seqs = torch.cat([refined, seqs])
+            labels = [f'{label} (refined)' for label in labels] + labels
+        if cfg.final_choice != 'best':
+            return candidates
+        if r.get('elites') is not None:
+            seqs = torch.cat([seqs, r['elites']])
+            labels += [f'elite {i}' for i in range(len(r['elites']))]
+        e = self._precise_energy(ctx, s_t, self._clip(seqs.clone()), z_goal, weights)
+        e = torch.where(torch.isfinite(e), e, torch.full_like(e, float('inf')))
+        order = torch.argsort(e, stable=True).tolist()
+        return [(labels[i], seqs[i]) for i in order]
+
+    @torch.no_grad()
+    def _precise_energy(self, ctx, s_t, actions, z_goal, weights=None) -> torch.Tensor:
+        """Energies of ``actions`` [n, H, 7] with the world model's float32 path, if any."""
+        return self._energy(self._precise_tokens(ctx, s_t, actions), z_goal, weights)
+
+    @torch.no_grad()
+    def _precise_tokens(self, ctx, s_t, actions) -> torch.Tensor:
+        """Predicted tokens the energy needs, from the world model's float32 path, if any."""
+        states = roll_states(s_t, actions)[:, :-1]
+        wm = self.world_model
+        all_steps = self.config.energy_horizon == 'all'
+        if hasattr(wm, 'precise_rollout'):
+            return wm.precise_rollout(ctx, actions, states, return_all=all_steps)
+        return self._rollout(ctx, actions, states)
+
+    @torch.no_grad()
+    def _refine_gn(self, ctx, s_t, z_goal, weights, starts):
+        """
+        Refine the lowest-energy row of ``starts`` by damped Gauss-Newton (Levenberg-Marquardt).
+
+        The residual is the predicted tokens minus the goal (weighted by ``energy_weighting``),
+        its Jacobian over the optimised action dims is taken by forward differences, all in
+        one batch per step (the base sequence and one perturbation per dim, float32 path, no
+        autograd). Every step is scored with the planning energy, and the row keeps the best
+        sequence visited, so it is never worse than its start; the other rows come back as
+        they were. Returns (sequences, energies) like ``_refine``.
+        """
+        cfg = self.config
+        H = starts.shape[1]
+        dims = [0, 1, 2] + ([3, 4, 5] if cfg.optimize_rotation else []) + [6]
+        h = torch.tensor([1e-3 if d != 6 else 1e-3 * cfg.init_std_gripper / cfg.maxnorm
+                          for d in dims], device=self.device)
+        free = [(t, d) for t in range(H) for d in dims]
+        steps = torch.stack([h[j % len(dims)] for j in range(len(free))])
+        e0 = self._precise_energy(ctx, s_t, starts, z_goal, weights)
+        e0 = torch.where(torch.isfinite(e0), e0, torch.full_like(e0, float('inf')))
+        row = int(torch.argmin(e0))
+        best_x, best_e = starts[row].clone(), float(e0[row])
+        t0 = getattr(self, '_t0', None) or time.perf_counter()
+        self._refine_trace = trace = [[1e3 * (time.perf_counter() - t0), best_e]]
+        w = None
+        if weights is not None:
+            w = (weights.reshape(-1).float() / weights.float().mean()).sqrt()
+        damping, x = 1e-2, best_x.clone()
+        for _ in range(cfg.grad_steps):
+            batch = x[None].repeat(len(free) + 1, 1, 1)
+            sign = torch.ones(len(free), device=self.device)
+            for j, (t, d) in enumerate(free):
+                hi = cfg.gripper_high if d == 6 else (
+                    cfg.rotation_maxnorm if d in (3, 4, 5) else cfg.maxnorm)
+                if float(x[t, d]) + float(steps[j]) > hi:  # stay inside the bounds
+                    sign[j] = -1.0
+                batch[j + 1, t, d] += sign[j] * steps[j]
+            tokens = self._precise_tokens(ctx, s_t, batch)
+            e = self._energy(tokens, z_goal, weights)
+            if not bool(torch.isfinite(e).all()):
+                break
+            if float(e[0]) < best_e:  # the step taken last time: accept, trust more
+                best_x, best_e = x.clone(), float(e[0])
+                damping = max(damping / 3.0, 1e-7)
+            elif not torch.equal(x, best_x):  # rejected: back to the best, trust less
+                damping *= 10.0
+                x = best_x.clone()
+                trace.append([1e3 * (time.perf_counter() - t0), best_e])
+                continue
+            trace.append([1e3 * (time.perf_counter() - t0), best_e])
+            r = (tokens - z_goal.to(tokens.dtype))  # [P + 1, (H,) N, D]
+            if w is not None:
+                shape = [1] * r.dim()
+                shape[-2] = -1
+                r = r * w.view(shape)
+            r = r.flatten(1)
+            jac = (r[1:] - r[:1]) / (sign * steps)[:, None]  # [P, M]
+            jtj = jac @ jac.T
+            grad = jac @ r[0]
+            # Marquardt scaling plus a uniform term: directions the energy cannot see (e.g. two
+            # steps whose sum is all that matters) get damped steps, not arbitrary ones.
+            diag = torch.diag(jtj)
+            lhs = jtj + damping * (torch.diag(diag) + (diag.mean() + 1e-12) * torch.eye(
+                len(free), device=self.device))
+            delta = torch.linalg.solve(lhs.double(), -grad.double()).float()
+            x = best_x.clone()
+            for j, (t, d) in enumerate(free):
+                x[t, d] += delta[j]
+            x = self._clip(x[None])[0]
+        out, energies = starts.clone(), e0.clone()
+        out[row], energies[row] = best_x, best_e
+        return out, energies
+
     @torch.no_grad()
     def _evaluate(self, ctx, s_t, actions_np, z_goal, weights=None) -> float:
         a = torch.as_tensor(actions_np, dtype=torch.float32, device=self.device)[None]
+        if self.config.final_choice == 'best':  # the returned plan's float32 energy
+            return float(self._precise_energy(ctx, s_t, a, z_goal, weights)[0])
         states = roll_states(s_t, a)[:, :-1]
         pred = self._rollout(ctx, a, states)
         return float(self._energy(pred, z_goal, weights)[0])
 
     def _hold(self, s_np, t0, reason) -> Plan:
         self._prev_mean = None
+        self._prev_elites = None
         H = self.config.horizon
         acts = hold_actions(H)
         start = s_np if np.isfinite(s_np).all() else np.zeros(7)
@@ -408,6 +624,42 @@ def make_planner(world_model, config: Optional[PlannerConfig] = None):
     config = config if config is not None else PlannerConfig()
     cls = {'cem': CEMPlanner, 'mppi': MPPIPlanner}[config.method]
     return cls(world_model, config)
+
+
+def _stalled(best, patience, rtol) -> bool:
+    """
+    Return True when the best energy so far improved by under ``rtol`` in ``patience`` steps.
+
+    ``best`` holds each iteration's best energy; patience 0 never stalls.
+    """
+    if patience <= 0 or len(best) <= patience:
+        return False
+    now = min(best)
+    before = min(best[:-patience])
+    return before - now <= rtol * abs(before)
+
+
+def coloured_noise(shape, beta, generator=None, device='cpu') -> torch.Tensor:
+    """
+    Return Gaussian noise ``shape`` [S, H, D] coloured along H with power spectrum 1/f**beta.
+
+    Each time step has unit variance (exactly, from the linear map of the inverse FFT), so the
+    CEM std keeps its meaning; beta 0 is white noise, larger beta makes consecutive steps of a
+    sequence more alike (iCEM, Pinneri et al. 2020).
+    """
+    s, h, d = shape
+    f = torch.fft.rfftfreq(h, device=device)
+    f[0] = f[1] if h > 1 else 1.0
+    scale = f.pow(-beta / 2.0)
+    nf = f.shape[0]
+    re = torch.randn((s, d, nf), generator=generator, device=device)
+    im = torch.randn((s, d, nf), generator=generator, device=device)
+    x = torch.fft.irfft(torch.complex(re, im) * scale, n=h)  # [S, D, H]
+    # Variance per time step of that linear map (real and imaginary inputs, unit variance).
+    basis = torch.eye(nf, device=device) * scale
+    var = (torch.fft.irfft(basis.to(torch.complex64), n=h).square()
+           + torch.fft.irfft(1j * basis.to(torch.complex64), n=h).square()).sum(0)
+    return (x / var.clamp_min(1e-12).sqrt()).transpose(1, 2).contiguous()
 
 
 class _NullSection:

@@ -23,6 +23,7 @@ import torch
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+FP32_PARTS = ('stream', 'readout', 'none')
 
 
 class WorldModel:
@@ -53,6 +54,21 @@ class WorldModel:
                 return_all: bool = False) -> torch.Tensor:
         """Return final tokens [S, N, D] (every step: [S, H, N, D]) for actions [S, H, 7]."""
         raise NotImplementedError
+
+    def differentiable_rollout(self, context, actions, states, return_all: bool = False):
+        """
+        Return ``rollout``'s tokens with autograd through ``actions`` (``grad_steps``).
+
+        The default calls ``rollout`` with gradients enabled, which suffices for a world model
+        written in plain torch ops; override it where ``rollout`` runs without autograd.
+        """
+        with torch.enable_grad():
+            out = run_rollout(self, context, actions, states, return_all)
+        if actions.requires_grad and not out.requires_grad:
+            raise ValueError(f'{type(self).__name__}.rollout is not differentiable (it runs '
+                             'without autograd): override differentiable_rollout or set '
+                             'PlannerConfig.grad_steps=0')
+        return out
 
 
 def run_rollout(world_model, context, actions, states, return_all: bool = False) -> torch.Tensor:
@@ -154,15 +170,26 @@ class VJEPA2WorldModel(WorldModel):
     weights (made once, rebuilt when the original's weights change) instead of autocast: no
     per-call casts, the matmuls take the fused oneDNN path (``layers.fused_linear``) and the
     rotary pairs are regrouped (``Attention.split_rope_pairs``). Caches it builds (``start``
-    with history) belong to that copy.
+    with history) belong to that copy. ``fp32_parts`` says what of that copy stays float32:
+    'none' (default) nothing but the LayerNorm parameters, 'stream' the residual stream
+    between blocks, the LayerNorms and the readout projection (only the matmul inputs and
+    attention are rounded to bf16), 'readout' only the final norm and projection. None of them
+    makes bf16 rank near-optimal candidates as fp32 does (measured on the tiny fixture: an
+    energy floor of 5e-3..7e-3 under every candidate, candidate-dependent noise as large as the
+    spread of fp32 energies; benchmarks/bench_time_to_quality.py), so the planner can let
+    float32 decide (``PlannerConfig.final_choice='best'`` scores with ``precise_rollout``).
     """
 
     def __init__(self, encoder, predictor, device='cpu', dtype: str = 'fp32',
                  normalization: Optional[dict] = None, incremental: bool = True,
                  image_size: Optional[int] = None, chunk_size: int = -1,
-                 cuda_graphs: bool = False, cast_weights: Optional[bool] = None):
+                 cuda_graphs: bool = False, cast_weights: Optional[bool] = None,
+                 fp32_parts: str = 'none'):
         if dtype not in DTYPES:
             raise ValueError(f'dtype must be one of {sorted(DTYPES)}, got {dtype!r}')
+        if fp32_parts not in FP32_PARTS:
+            raise ValueError(f'fp32_parts must be one of {FP32_PARTS}, got {fp32_parts!r}')
+        self.fp32_parts = fp32_parts
         self.device = torch.device(device)
         self.dtype = dtype
         self.encoder = encoder.to(self.device).eval()
@@ -214,10 +241,13 @@ class VJEPA2WorldModel(WorldModel):
             with torch.device('meta'):  # no random init of weights that are overwritten next
                 fast = ACPredictor(copy.deepcopy(self.predictor.config))
             fast = fast.to_empty(device=self.device)
+            keep = (fast.predictor_proj,) if self.fp32_parts != 'none' else ()
             for m in fast.modules():
-                if isinstance(m, torch.nn.Linear):  # LayerNorm parameters stay float32
+                # LayerNorm parameters stay float32, and the readout with fp32_parts
+                if isinstance(m, torch.nn.Linear) and m not in keep:
                     m.to(dtype)
             fast.load_state_dict(self.predictor.state_dict())
+            fast.keep_fp32_stream = self.fp32_parts == 'stream'
             for blk in fast.predictor_blocks:  # cheaper rotary embedding; same attention
                 blk.attn.split_rope_pairs()
             self._cast = (sig, fast.eval().requires_grad_(False))
@@ -324,6 +354,56 @@ class VJEPA2WorldModel(WorldModel):
                     out = z.new_empty((S,) + tuple(z.shape[1:]))
                 out[i:i + step] = z
         return out
+
+    def precise_rollout(self, context, actions, states, return_all: bool = False):
+        """
+        Return ``rollout``'s tokens computed in float32 with the original predictor.
+
+        The same as ``rollout`` for an fp32 model; a bf16/fp16 model scores with it what
+        decides between its candidates (``PlannerConfig.final_choice='best'``).
+        """
+        if self.dtype == 'fp32':
+            return self.rollout(context, actions, states, return_all)
+        with torch.no_grad():
+            return self._rollout_fp32(self._fp32_context(context), actions, states, return_all)
+
+    def differentiable_rollout(self, context, actions, states, return_all: bool = False):
+        """
+        Return float32 tokens with autograd through ``actions`` (``PlannerConfig.grad_steps``).
+
+        Runs the original predictor in float32, incrementally over a growing cache (no in-place
+        key/value buffers, which autograd cannot follow); the weights get no gradients.
+        """
+        with torch.enable_grad():
+            return self._rollout_fp32(self._fp32_context(context), actions, states, return_all)
+
+    def _fp32_context(self, context):
+        """Return ``context`` with a float32 history cache from the original predictor."""
+        if context['history'] is None or self.dtype == 'fp32' and not self.cast_weights:
+            return context
+        if 'cache_fp32' not in context:
+            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
+                context['cache_fp32'] = self.predictor.prefill(*context['history'])
+        return dict(context, cache=context['cache_fp32'])
+
+    def _rollout_fp32(self, ctx, actions, states, return_all=False):
+        pred = self.predictor
+        with self.profiler.section('predictor', self.device), \
+                torch.autocast(self.device.type, enabled=False):
+            a = self._norm(actions.to(self.device, torch.float32), 'action')
+            s = self._norm(states.to(self.device, torch.float32), 'state')
+            if not self.incremental:
+                return self._rollout_full(pred, ctx, a, s, return_all)
+            B, H = a.shape[0], a.shape[1]
+            cache = (ctx['cache'].expand(B) if ctx['cache'] is not None
+                     else pred.empty_cache(B))
+            z = ctx['z'].expand(B, -1, -1)
+            steps = []
+            for t in range(H):
+                out, cache = pred.step(z, a[:, t], s[:, t], cache)
+                z = layer_norm_tokens(out.float())
+                steps.append(z)
+            return torch.stack(steps, dim=1) if return_all else z
 
     def _rollout_incremental(self, pred, ctx, a, s, return_all=False):
         B, H = a.shape[0], a.shape[1]
