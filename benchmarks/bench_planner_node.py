@@ -10,9 +10,10 @@ and joint_states at 1 kHz (bursts of 10 every 10 ms, as a joint_state_broadcaste
 process spins beside it on the 2 cores. The node runs as ``planner_node --ros-args
 --params-file config/planner.yaml`` (what planner.launch.py gives it) with the shipped model on
 the CPU, so it plans with the cpu profile. Before that, the same model and settings plan the same
-frames through eval's path (``MPCRuntime`` in-process, one torch thread, busy process running):
-the reference for "node plan ms within 10 % of eval's". Then the camera pauses ``--pauses``
-times: the delay from its last frame to the node's hold is the watchdog figure.
+frames through eval's path (``MPCRuntime`` via ``PlannerPolicy``, one torch thread) in a process
+of its own, with the same fake robot and busy process running: the like-for-like reference for
+"node plan ms within 10 % of eval's". Then the camera pauses ``--pauses`` times: the delay from
+its last frame to the node's hold is the watchdog figure.
 """
 
 import argparse
@@ -76,18 +77,22 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
     parser.add_argument('--trials', type=int, default=50, help='planned steps measured')
     parser.add_argument('--pauses', type=int, default=50, help='camera pauses for the watchdog')
     parser.add_argument('--busy', type=int, default=1, help='busy processes beside the node')
+    parser.add_argument('--joint-burst', type=int, default=10,
+                        help='joint_states per 10 ms tick (10: 1 kHz)')
+    parser.add_argument('--eval-only', action='store_true',
+                        help='(internal) print the eval-path plan times as JSON and exit')
     args = parser.parse_args(argv)
     import numpy as np
 
     obs, goal, state = _frames()
+    if args.eval_only:
+        ms, pcfg = eval_plan_ms(args.checkpoint, obs, goal, state, args.trials)
+        print(json.dumps({'ms': ms, 'planner': [pcfg.samples, pcfg.iterations, pcfg.horizon]}))
+        return 0
     busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
             for _ in range(args.busy)]
     node = None
     try:
-        ref_ms, pcfg = eval_plan_ms(args.checkpoint, obs, goal, state, args.trials)
-        print(f'eval path: plan {np.median(ref_ms):.1f} ms median over {len(ref_ms)} plans '
-              f'({pcfg.samples} x {pcfg.iterations}, horizon {pcfg.horizon})', flush=True)
-
         import rclpy
         from geometry_msgs.msg import PoseStamped
         from jepa_ros.ros.image_conversion import numpy_to_image
@@ -100,12 +105,6 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
         log_path = Path(args.out).with_suffix('.node.log')
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM='0', PYTHONUNBUFFERED='1')
-        with open(log_path, 'w') as fh:
-            node = subprocess.Popen(
-                [sys.executable, '-m', 'jepa_ros.ros.planner_node', '--ros-args',
-                 '--params-file', str(ROOT / 'config' / 'planner.yaml'),
-                 '-p', f'checkpoint:={args.checkpoint}', '-p', 'device:=cpu'],
-                stdout=fh, stderr=subprocess.STDOUT, env=env)
         rclpy.init()
         client = Node('bench_fake_robot')
         ex = SingleThreadedExecutor()
@@ -122,7 +121,7 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
 
         def publish():
             stamp = client.get_clock().now().to_msg()
-            for _ in range(10):
+            for _ in range(args.joint_burst):
                 js = JointState(name=arm, position=[0.0] * 7 + [0.04])
                 js.header.stamp = stamp
                 joint_pub.publish(js)
@@ -149,10 +148,29 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
             end = time.monotonic() + timeout
             while time.monotonic() < end and not pred():
                 ex.spin_once(timeout_sec=0.005)
-                if node.poll() is not None:
+                if node is not None and node.poll() is not None:
                     raise SystemExit(f'planner_node exited: see {log_path}')
             return pred()
 
+        # eval's path first, in its own process, beside the same fake robot and busy process
+        ref = subprocess.Popen([sys.executable, __file__, '--eval-only', '--trials',
+                                str(args.trials), '--checkpoint', args.checkpoint],
+                               stdout=subprocess.PIPE, text=True, env=env)
+        spin_until(lambda: ref.poll() is not None, 900)
+        ref_out = json.loads(ref.stdout.read().strip().splitlines()[-1])
+        ref_ms = ref_out['ms']
+        print(f'eval path: plan {np.median(ref_ms):.1f} ms median over {len(ref_ms)} plans '
+              f'({ref_out["planner"][0]} x {ref_out["planner"][1]}, horizon '
+              f'{ref_out["planner"][2]}), beside the fake robot', flush=True)
+        from jepa_ros.control.profiles import PROFILES
+        pcfg = type('P', (), {k: PROFILES['cpu'][k] for k in ('samples', 'iterations',
+                                                              'horizon')})
+        with open(log_path, 'w') as fh:   # now the node
+            node = subprocess.Popen(
+                [sys.executable, '-m', 'jepa_ros.ros.planner_node', '--ros-args',
+                 '--params-file', str(ROOT / 'config' / 'planner.yaml'),
+                 '-p', f'checkpoint:={args.checkpoint}', '-p', 'device:=cpu'],
+                stdout=fh, stderr=subprocess.STDOUT, env=env)
         if not spin_until(lambda: 'loop running at' in log_path.read_text(), 180):
             raise SystemExit(f'planner_node did not start: see {log_path}')
         spin_until(lambda: goal_pub.get_subscription_count() > 0, 30)

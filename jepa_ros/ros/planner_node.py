@@ -50,6 +50,7 @@ from nav_msgs.msg import Path
 import numpy as np
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64, String
@@ -155,6 +156,8 @@ class PlannerNode(LifecycleNode):
         self._planning_since = None  # monotonic start of the plan in flight
         self._last_command_hold = True
         self._watchdog_timer = None
+        self._raw = {}               # newest serialized ee_pose / joint_states and receipt time
+        self._take_lock = threading.Lock()
         self._landscape_job = None   # (image, state, actions, goal) of the latest plan
         self.world_model = self.planner = self.ik = self.runtime = None
         self.image_size = 0
@@ -281,9 +284,13 @@ class PlannerNode(LifecycleNode):
                                                    sensor_qos())
                           for i, topic in enumerate(topics)]
         self._subs += [
-            self.create_subscription(PoseStamped, 'ee_pose', self._on_pose, state_qos(1)),
-            self.create_subscription(JointState, 'joint_states', self._on_joint_states,
-                                     state_qos(1)),
+            # States may come at 100-1000 Hz: the callbacks keep only the newest serialized
+            # message and its receipt time; it is decoded once, when the loop or the watchdog
+            # reads the inputs (see _take_states).
+            self.create_subscription(PoseStamped, 'ee_pose', self._keep('pose'), state_qos(1),
+                                     raw=True),
+            self.create_subscription(JointState, 'joint_states', self._keep('joints'),
+                                     state_qos(1), raw=True),
             self.create_subscription(Image, 'goal_image', self._on_goal_image, command_qos(1)),
         ]
         self._srvs = [
@@ -435,16 +442,30 @@ class PlannerNode(LifecycleNode):
         if self.runtime is not None:
             self.runtime.image(img, self._stamp(msg))
 
-    def _on_pose(self, msg):
+    def _keep(self, kind):
+        def callback(data):
+            self._raw[kind] = (data, time.monotonic())
+        return callback
+
+    def _take_states(self):
+        """Decode the newest ee_pose and joint_states (if new) into the runtime."""
+        with self._take_lock:
+            for kind, cls, handle in (('pose', PoseStamped, self._on_pose),
+                                      ('joints', JointState, self._on_joint_states)):
+                item = self._raw.pop(kind, None)
+                if item is not None:
+                    handle(deserialize_message(item[0], cls), receipt=item[1])
+
+    def _on_pose(self, msg, receipt=None):
         try:
             state6 = base_frame_pose_state(msg, self.cfg.base_frame)
         except ValueError as exc:
             self.get_logger().warn(f'ee_pose dropped: {exc}', throttle_duration_sec=5.0)
             return
         if self.runtime is not None:
-            self.runtime.pose(state6, self._stamp(msg))
+            self.runtime.pose(state6, self._stamp(msg), now=receipt)
 
-    def _on_joint_states(self, msg):
+    def _on_joint_states(self, msg, receipt=None):
         cfg = self.cfg
         runtime = self.runtime
         if runtime is None:
@@ -513,6 +534,7 @@ class PlannerNode(LifecycleNode):
         runtime = self.runtime
         if not self._pubs or runtime is None:
             return
+        self._take_states()
         if state is None:
             state = runtime.state()
         with runtime.lock:
@@ -542,6 +564,7 @@ class PlannerNode(LifecycleNode):
             return
         if time.monotonic() - since < self.cfg.period_s:
             return
+        self._take_states()
         reason = runtime.hold_reason(clock_now=self._clock_now())
         if reason is not None:
             self._log_hold(reason)
@@ -554,6 +577,7 @@ class PlannerNode(LifecycleNode):
             return
         self._planning_since = time.monotonic()
         try:
+            self._take_states()
             result = runtime.step(clock_now=self._clock_now())
         except Exception as exc:  # never let one bad step end the loop silently
             if not self.context.ok():
@@ -593,6 +617,7 @@ class PlannerNode(LifecycleNode):
             if self._stopping:
                 return
             # the watchdog may have held meanwhile: a frame stale by now is never acted on
+            self._take_states()
             reason = runtime.hold_reason(clock_now=self._clock_now())
             if reason is not None:
                 self._log_hold(reason)
