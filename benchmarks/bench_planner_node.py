@@ -102,7 +102,7 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
         from sensor_msgs.msg import Image, JointState
         from std_msgs.msg import String
 
-        log_path = Path(args.out).with_suffix('.node.log')
+        log_path = Path('out') / 'bench_planner_node.log'   # (out/ is not tracked)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM='0', PYTHONUNBUFFERED='1')
         rclpy.init()
