@@ -203,7 +203,7 @@ class MPCRuntime:
                 reason = NO_GOAL
         return reason
 
-    def is_fresh(self, image_stamp, image_receipt, now, clock_now) -> Optional[str]:
+    def stale_reason(self, image_stamp, image_receipt, now, clock_now) -> Optional[str]:
         """Return why a frame planned on is too old to act on now, or None."""
         age = now - image_receipt
         if image_stamp > 0 and clock_now is not None:
@@ -257,8 +257,8 @@ class MPCRuntime:
             result.plan, result.image = plan, obs
             return result
         after = self.time_fn()   # planning took time: is the frame still fresh enough to act?
-        stale = self.is_fresh(image_stamp, image_receipt, after,
-                              None if clock_now is None else clock_now + (after - now))
+        stale = self.stale_reason(image_stamp, image_receipt, after,
+                                  None if clock_now is None else clock_now + (after - now))
         if stale:
             result = self.hold(f'{stale}; planning took {plan.ms:.0f} ms: raise '
                                'image_timeout_s or plan faster (fewer planner.samples / '
