@@ -209,12 +209,15 @@ def test_recorder_stopped_by_a_signal_loses_at_most_one_chunk(sim, tmp_path, how
 # ---------------------------------------------------------------- planner inputs
 def test_planner_drops_degenerate_images_and_joint_states(tmp_path, tiny_model):  # noqa: F811
     log = tmp_path / 'planner.log'
+    # private topics: this module's simulator publishes good frames and joints on the usual ones
     proc = start_node('jepa_ros.ros.planner_node', log,
-                      [f'checkpoint:={tiny_model[0]}', 'device:=cpu'] + FAST)
+                      [f'checkpoint:={tiny_model[0]}', 'device:=cpu'] + FAST,
+                      remaps=['camera/image_raw:=bad/image_raw', 'joint_states:=bad/joints',
+                              'goal_image:=bad/goal_image', 'ee_pose:=bad/ee_pose'])
     client = Client('planner_bad_input_client')
-    image = client.node.create_publisher(Image, 'camera/image_raw', sensor_qos())
-    goal = client.node.create_publisher(Image, 'goal_image', command_qos())
-    joints = client.node.create_publisher(JointState, 'joint_states', state_qos())
+    image = client.node.create_publisher(Image, 'bad/image_raw', sensor_qos())
+    goal = client.node.create_publisher(Image, 'bad/goal_image', command_qos())
+    joints = client.node.create_publisher(JointState, 'bad/joints', state_qos())
     try:
         client.wait(lambda: 'loop running at' in log.read_text() or proc.poll() is not None,
                     120, 'planner start-up')
