@@ -162,9 +162,6 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
         print(f'eval path: plan {np.median(ref_ms):.1f} ms median over {len(ref_ms)} plans '
               f'({ref_out["planner"][0]} x {ref_out["planner"][1]}, horizon '
               f'{ref_out["planner"][2]}), beside the fake robot', flush=True)
-        from jepa_ros.control.profiles import PROFILES
-        pcfg = type('P', (), {k: PROFILES['cpu'][k] for k in ('samples', 'iterations',
-                                                              'horizon')})
         with open(log_path, 'w') as fh:   # now the node
             node = subprocess.Popen(
                 [sys.executable, '-m', 'jepa_ros.ros.planner_node', '--ros-args',
@@ -208,8 +205,8 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
         timeout, period = defaults.image_timeout_s, defaults.period_s
         result = {
             'checkpoint': args.checkpoint, 'busy_processes': args.busy, 'cpu_count': os.cpu_count(),
-            'planner': {'samples': pcfg.samples, 'iterations': pcfg.iterations,
-                        'horizon': pcfg.horizon, 'profile': 'cpu'},
+            'planner': dict(zip(('samples', 'iterations', 'horizon'), ref_out['planner']),
+                            profile='cpu'),
             'eval_plan_ms_median': float(np.median(ref_ms)),
             'node_plan_ms_median': float(np.median(node_ms)),
             'node_vs_eval_plan_ms': float(np.median(node_ms) / np.median(ref_ms)),

@@ -40,7 +40,7 @@ def integrate_state(state, action):
     return apply_action(state, action)
 
 
-def _euler_rates(state, action, period_s):
+def _angular_velocity(action, period_s):
     """Angular velocity (base frame) of the action's rotation: R(delta) over one period."""
     delta = np.asarray(action[3:6], dtype=np.float64)
     if not np.any(delta):
@@ -62,7 +62,7 @@ def action_to_command(state, action, period_s: float) -> ArmCommand:
     target = integrate_state(state, action)
     return ArmCommand(
         linear_velocity=action[:3] / period_s,
-        angular_velocity=_euler_rates(state, action, period_s),
+        angular_velocity=_angular_velocity(action, period_s),
         target_pos=target[:3],
         target_quat=np.asarray(euler2quat(*target[3:6], axes='sxyz')),
         gripper=float(target[6]),

@@ -78,7 +78,6 @@ class PlannerPolicy:
         self.image_size = int(image_size)
         self.name = name
         self.plans = []
-        self.holds = []
         self._t = 0.0
         self.control_dt = float(control_dt)
         cfg = mpc_config or MPCNodeConfig(rate_hz=1.0 / self.control_dt)
@@ -90,7 +89,7 @@ class PlannerPolicy:
     def begin(self, spec: EpisodeSpec, goal_images: List[np.ndarray]):
         """Forget the warm start; the goal image(s) are encoded at the first step."""
         from jepa_ros.planning import GoalSequence
-        self.plans, self.holds = [], []
+        self.plans = []
         fitted = [fit_views(g, self.image_size) for g in goal_images]
         if len(fitted) == 1:
             goal = fitted[0]
@@ -111,8 +110,6 @@ class PlannerPolicy:
         result = rt.step()
         if result.plan is not None:
             self.plans.append(result.plan)
-        if result.hold:
-            self.holds.append(result.reason)
         return result.action
 
 

@@ -325,7 +325,7 @@ class SimArmNode(Node):
                 self._mode = None
                 sim.hold(gripper=self._gripper_target, render=False)
                 return
-            cur_pos, cur_mat = sim.ee_pose()
+            cur_pos, _ = sim.ee_pose()
             # Integrate from the previous target, as a servo integrates its commanded pose: from
             # the measured pose, the few mm the arm lags each period would add up to a drift
             # (the end effector sank 2 mm per period under a fast +x twist).
