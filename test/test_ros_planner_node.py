@@ -37,7 +37,7 @@ from visualization_msgs.msg import MarkerArray
 FAST = ['planner.samples:=32', 'planner.iterations:=2', 'planner.topk:=4', 'planner.horizon:=1',
         'rate_hz:=5.0']
 ENV = dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM='0', PYTHONUNBUFFERED='1',
-           OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE')
+           OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE', PYTHONFAULTHANDLER='1')
 
 
 def start_node(module, log_path, params, remaps=()):

@@ -515,6 +515,7 @@ def _run(args, tasks, out):
     import rclpy
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     from jepa_ros.eval.cli import format_table
     from jepa_ros.eval.report import save_episode_video, save_summary_png, write_results
@@ -565,7 +566,9 @@ def _run(args, tasks, out):
 
         recorder = McapRecorder(out / 'rosbag', {t: (m, recorded_qos(kind))
                                                  for t, (m, kind) in RECORDED.items()})
-        rclpy.init(context=context)
+        # Python-only signal handling (see ros/node_main.py): rclpy's signal thread raced the
+        # executor's teardown on Ctrl-C.
+        rclpy.init(context=context, signal_handler_options=SignalHandlerOptions.NO)
         executor = SingleThreadedExecutor(context=context)
         node = _client_class()(recorder, check_alive, context=context)
         executor.add_node(node)

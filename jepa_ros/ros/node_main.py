@@ -7,15 +7,30 @@ A node's ``main`` hands :func:`run_node` a factory and its stop hooks. A refused
 (a bad parameter, an unreadable or malformed params file, a missing model) prints
 ``NODE: error: ...`` and exits with status 2; Ctrl-C and ``ros2 launch``'s SIGINT/SIGTERM exit 0
 after the hooks ran; a bug keeps its traceback.
+
+Signals are handled in Python only (rclpy's own handler is off): on SIGINT, rclpy Jazzy's
+signal thread triggers the executor's guard condition while the main thread, already stopping
+on the KeyboardInterrupt, destroys it, and the process died with SIGSEGV inside
+``rcl_trigger_guard_condition`` (seen in CI on sim_arm_node, and again here about one stop in
+five). The executor is spun with a short timeout instead, so a signal is acted on within
+``SPIN_PERIOD_S`` even when no callback wakes it.
 """
 
 import re
+import signal
 
 from jepa_ros.ros.spin import honor_sigint, shutdown_executor
 from jepa_ros.utils.config import ConfigError
 from jepa_ros.utils.errors import is_expected, run_main
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
+
+SPIN_PERIOD_S = 0.1
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _rcl_message(exc) -> str:
@@ -50,9 +65,11 @@ def run_node(name, make_node, args=None, executor_factory=SingleThreadedExecutor
     after it is shut down and before the node is destroyed (write what was recorded).
     """
     honor_sigint()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    init_kwargs = {'signal_handler_options': SignalHandlerOptions.NO, **(init_kwargs or {})}
 
     def body():
-        init_rclpy(args, **(init_kwargs or {}))
+        init_rclpy(args, **init_kwargs)
         node = executor = None
         try:
             node = make_node()
@@ -60,7 +77,8 @@ def run_node(name, make_node, args=None, executor_factory=SingleThreadedExecutor
                 on_ready(node)
             executor = executor_factory()
             executor.add_node(node)
-            executor.spin()
+            while rclpy.ok():
+                executor.spin_once(timeout_sec=SPIN_PERIOD_S)
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
         except Exception as exc:  # noqa: B902

@@ -25,7 +25,6 @@ after ``main`` has set OMP_WAIT_POLICY=PASSIVE.
 """
 
 import os
-import signal
 import sys
 import threading
 import time
@@ -51,7 +50,6 @@ import numpy as np
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64, String
 from std_srvs.srv import Trigger
@@ -688,10 +686,6 @@ class PlannerNode(LifecycleNode):
         self._pubs['landscape'].publish(msg)
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def _autostart(node):
     if node.cfg.autostart and not node.start():
         raise UserError(f'cannot start: {node.startup_error}')
@@ -700,11 +694,10 @@ def _autostart(node):
 def main(args=None):
     """Run the node until Ctrl-C; a bad parameter or model exits with status 2 and one message."""
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads
-    # Our own SIGINT/SIGTERM handling keeps the context alive until the final hold is sent.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    return run_node(NODE_NAME, PlannerNode, args=args,
-                    init_kwargs={'signal_handler_options': SignalHandlerOptions.NO},
-                    on_ready=_autostart, on_stop=lambda node: node.stop())
+    # run_node's Python-only SIGINT/SIGTERM handling keeps the context alive until the final
+    # hold is sent.
+    return run_node(NODE_NAME, PlannerNode, args=args, on_ready=_autostart,
+                    on_stop=lambda node: node.stop())
 
 
 if __name__ == '__main__':
