@@ -28,6 +28,8 @@ SUBCOMMANDS = {
     'pretrain': ('jepa_ros.training.pretrain', 'V-JEPA pretraining of the video encoder'),
     'train-ac': ('jepa_ros.training.train_ac',
                  'train the action-conditioned predictor on a frozen encoder'),
+    'train-wm': ('jepa_ros.training.train_wm',
+                 'train a compact JEPA world model end to end (encoder + predictor, SIGReg)'),
     'eval-model': ('jepa_ros.training.evaluate',
                    'latent prediction error and action recovery on held-out episodes'),
 }

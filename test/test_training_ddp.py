@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
-"""Both trainers under DistributedDataParallel: 2 CPU processes (gloo) keep identical replicas."""
+"""The trainers under DistributedDataParallel: 2 CPU processes (gloo) keep identical replicas."""
 
 import os
 import socket
@@ -26,7 +26,7 @@ def _worker(rank, world, ports, data, out, queue):
     torch.set_num_threads(1)
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
                       MASTER_ADDR='127.0.0.1')
-    from jepa_ros.training import pretrain, train_ac
+    from jepa_ros.training import pretrain, train_ac, train_wm
     try:
         os.environ['MASTER_PORT'] = str(ports[0])
         p = pretrain.train(pretrain.PretrainConfig(
@@ -39,8 +39,15 @@ def _worker(rank, world, ports, data, out, queue):
             image_size=32, clip_len=3, batch_size=4, steps=3, log_every=1, eval_every=1,
             checkpoint_every=3, warmup_steps=1, pred_dim=32, pred_depth=1, val_fraction=0.0,
             device='cpu', threads=1), log=lambda *_: None)
+        os.environ['MASTER_PORT'] = str(ports[2])
+        w = train_wm.train(train_wm.TrainWMConfig(
+            data=data, out=os.path.join(out, 'wm'), image_size=32, enc_dim=32, enc_depth=1,
+            enc_heads=2, latent_dim=16, pred_dim=32, pred_depth=1, pred_heads=2, batch_size=4,
+            steps=3, log_every=1, eval_every=1, checkpoint_every=3, warmup_steps=1,
+            sigreg_projections=16, val_fraction=0.0, device='cpu', threads=1),
+            log=lambda *_: None)
         queue.put((rank, p['params_digest'], p['loss'], a['params_digest'], a['loss'],
-                   p['world_size']))
+                   p['world_size'], w['params_digest'], w['loss']))
     except BaseException as exc:  # report instead of hanging the parent
         queue.put((rank, 'error', repr(exc)))
         raise
@@ -52,7 +59,7 @@ def test_two_process_ddp_replicas_stay_identical(tmp_path):
         write_episode(episode_path(data, i), synthetic_episode(i, steps=8, image_size=32))
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    ports = (_free_port(), _free_port())
+    ports = (_free_port(), _free_port(), _free_port())
     procs = [ctx.Process(target=_worker, args=(r, 2, ports, str(data), str(tmp_path), queue))
              for r in range(2)]
     for p in procs:
@@ -72,7 +79,10 @@ def test_two_process_ddp_replicas_stay_identical(tmp_path):
     assert r0[5] == 2
     assert r0[1] == r1[1], 'pretraining replicas (model + EMA target) diverged'
     assert r0[3] == r1[3], 'AC predictor replicas diverged'
+    # BatchNorm statistics included: DDP broadcasts rank 0's buffers every forward.
+    assert r0[6] == r1[6], 'end-to-end world-model replicas diverged'
     # Logged losses are all-reduced, so both ranks report the same value.
     assert r0[2] == pytest.approx(r1[2]) and r0[4] == pytest.approx(r1[4])
+    assert r0[7] == pytest.approx(r1[7])
     assert (tmp_path / 'ac' / 'model' / 'model.safetensors').is_file()
     assert all(p.exitcode == 0 for p in procs)

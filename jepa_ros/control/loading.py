@@ -5,8 +5,9 @@ Turn the planner node's model settings into a ready world model, with errors tha
 
 Resolves ``device: auto``, sets torch's thread count, and loads (in this order of precedence) a
 ``world_model`` factory, an official V-JEPA 2-AC ``.pt`` checkpoint, or a jepa_ros checkpoint
-directory / name (``default`` = the shipped model). torch is imported only when called, so the
-caller can set OMP variables first.
+directory / name (``default`` = the shipped model) of either family: V-JEPA 2-AC
+(``VJEPA2WorldModel``) or compact (``CompactWorldModel``, config.json ``"family": "compact"``).
+torch is imported only when called, so the caller can set OMP variables first.
 """
 
 import importlib
@@ -121,6 +122,11 @@ def load_world_model(cfg, device: str):
             raise ConfigError(f'checkpoint {ckpt!r} not found: give a jepa_ros model directory '
                               f'(config.json + model.safetensors), a model name under '
                               f'{ASSETS_DIR}, or an official V-JEPA 2-AC .pt file')
+        from jepa_ros.models.compact_checkpoint import model_family
+        if model_family(ckpt) == 'compact':
+            from jepa_ros.planning.compact_world_model import CompactWorldModel
+            wm = CompactWorldModel.from_checkpoint(ckpt, device=device, dtype=dtype)
+            return wm, f'jepa_ros compact model {ckpt}'
         encoder, predictor, extra = load_model(ckpt, device=device)
         _require_parts(encoder, predictor, ckpt)
         size = int(extra.get('image_size') or encoder.config.img_size)

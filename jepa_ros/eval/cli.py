@@ -79,9 +79,13 @@ def config_from_args(args):
                      cameras=_csv(args.cameras), variation=args.variation)
     from jepa_ros.sim.config import SimConfig
     sim = SimConfig()   # plan inside the simulator's workspace box (it clamps to it anyway)
-    base = from_dict(PlannerConfig, dict(CPU_PLANNER_DEFAULTS, seed=args.seed,
-                                         workspace_min=sim.workspace_low,
-                                         workspace_max=sim.workspace_high))
+    # The planner node's precedence: cpu profile < the model's own recommendation (its
+    # config.json extra.planner) < options given here.
+    from jepa_ros.control.profiles import model_recommendation
+    values = dict(CPU_PLANNER_DEFAULTS, workspace_min=sim.workspace_low,
+                  workspace_max=sim.workspace_high)
+    values.update(model_recommendation(args.checkpoint))
+    base = from_dict(PlannerConfig, dict(values, seed=args.seed))
     return cfg, from_args(PlannerConfig, args, base=base)
 
 

@@ -134,6 +134,10 @@ def load_model(name_or_dir, device='cpu'):
         if not p.is_file():
             raise FileNotFoundError(f'model file missing: {p}')
     meta = _read_config(cfg_path)
+    if meta.get('family', 'vjepa2_ac') != 'vjepa2_ac':
+        raise CheckpointError(f'{directory} is a {meta.get("family")!r} world model, not a '
+                              'V-JEPA 2-AC one: load it with jepa_ros.control.loading.'
+                              'load_world_model (or the planner checkpoint: parameter)')
     try:
         tensors = load_file(str(w_path), device='cpu')
     except (SafetensorError, OSError, ValueError) as exc:

@@ -83,6 +83,18 @@ def all_reduce_mean(value: float, ctx: DistContext) -> float:
     return float(t.item()) / ctx.world_size
 
 
+def broadcast_buffers(module: torch.nn.Module, ctx: DistContext):
+    """
+    Copy rank 0's buffers (BatchNorm running statistics) to every process.
+
+    DDP broadcasts them at the start of each forward, so after the last step every rank holds
+    statistics of its own last batch; call this before replicas are saved or compared.
+    """
+    if ctx.enabled:
+        for b in module.buffers():
+            dist.broadcast(b.data, 0)
+
+
 def barrier(ctx: DistContext):
     """Wait for every process (no-op in a single process)."""
     if ctx.enabled:

@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+The planner's world-model interface over a compact (end-to-end JEPA) model.
+
+A frame is V*K latent vectors (``CompactConfig.tokens_per_frame``), so a rollout of hundreds of
+candidates is a few small matrix products per imagined step: this is what makes horizon 3 and
+large CEM budgets affordable on one CPU thread. Latents are compared as the model produces
+them (no layer norm: SIGReg already gives every dimension unit scale).
+"""
+
+from typing import Optional
+
+from jepa_ros.planning.profiler import Profiler
+from jepa_ros.planning.world_model import images_to_tensor, views_to_batch, WorldModel
+import torch
+
+
+class CompactWorldModel(WorldModel):
+    """
+    ``encode`` / ``start`` / ``rollout`` for a :class:`CompactWorldModelNet`.
+
+    ``normalization`` (7 floats each of ``action_mean``, ``action_std``, ``state_mean``,
+    ``state_std``) maps the planner's physical actions and states to the training scaling.
+    ``history`` in ``start`` (past latents, actions, states) is optional: the predictor was
+    trained causally, so it also predicts from the current frame alone.
+    """
+
+    def __init__(self, net, device='cpu', dtype: str = 'fp32',
+                 normalization: Optional[dict] = None, cameras=()):
+        if dtype not in ('fp32', 'bf16'):
+            raise ValueError(f"a compact world model runs in 'fp32' or 'bf16', got {dtype!r}")
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.net = net.to(self.device).eval().requires_grad_(False)
+        self.config = net.config
+        self.image_size = self.config.img_size
+        self.cameras = tuple(cameras)
+        self.profiler = Profiler()
+        self.normalization = None
+        if normalization is not None:
+            self.normalization = {}
+            for key, size in (('action_mean', self.config.action_dim),
+                              ('action_std', self.config.action_dim),
+                              ('state_mean', self.config.state_dim),
+                              ('state_std', self.config.state_dim)):
+                if key not in normalization:
+                    raise ValueError(f'normalization is missing {key!r}')
+                v = torch.as_tensor(normalization[key], dtype=torch.float32,
+                                    device=self.device).reshape(-1)
+                if v.numel() != size or not bool(torch.isfinite(v).all()):
+                    raise ValueError(f'normalization[{key!r}] must be {size} finite floats')
+                if key.endswith('_std') and bool((v <= 0).any()):
+                    raise ValueError(f'normalization[{key!r}] must be positive')
+                self.normalization[key] = v
+
+    @classmethod
+    def from_checkpoint(cls, name_or_dir, device='cpu', dtype: str = 'fp32'):
+        """Load a compact model folder (config.json + model.safetensors)."""
+        from jepa_ros.models.compact_checkpoint import load_compact
+        net, extra = load_compact(name_or_dir, device=device)
+        return cls(net, device=device, dtype=dtype, normalization=extra.get('normalization'),
+                   cameras=extra.get('cameras') or ())
+
+    @property
+    def num_views(self) -> int:
+        """Camera views per observation."""
+        return int(self.config.num_views)
+
+    def _norm(self, x, kind):
+        x = x.to(self.device, torch.float32)
+        if self.normalization is None:
+            return x
+        return (x - self.normalization[f'{kind}_mean']) / self.normalization[f'{kind}_std']
+
+    def _precision(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.dtype == 'bf16')
+
+    @torch.no_grad()
+    def encode(self, images) -> torch.Tensor:
+        """Return latents [B, V*K, L] (float32) for uint8 images (views as in VJEPA2WorldModel)."""
+        v = self.num_views
+        if v > 1:
+            images = views_to_batch(images, v)
+        with self.profiler.section('encode', self.device):
+            x = images_to_tensor(images, self.device, self.image_size)
+            x = x.view(-1, v, *x.shape[1:])
+            with self._precision():
+                return self.net.encode(x).float()
+
+    @torch.no_grad()
+    def start(self, z, state, history=None):
+        """Return the rollout context: current latents and optional real past frames."""
+        if z.dim() == 2:
+            z = z.unsqueeze(0)
+        ctx = {'z': z.to(self.device, torch.float32), 'history': None}
+        if history is not None:
+            hz, ha, hs = (torch.as_tensor(h, dtype=torch.float32, device=self.device)
+                          for h in history)
+            if hz.dim() == 3:
+                hz, ha, hs = hz.unsqueeze(0), ha.unsqueeze(0), hs.unsqueeze(0)
+            n = self.config.tokens_per_frame
+            hz = hz.reshape(hz.shape[0], -1, n, hz.shape[-1])
+            if hz.shape[1] != ha.shape[1]:
+                raise ValueError(f'history holds {hz.shape[1]} frames but {ha.shape[1]} actions')
+            ctx['history'] = (hz, self._norm(ha, 'action'), self._norm(hs, 'state'))
+        return ctx
+
+    def rollout(self, context, actions, states, return_all: bool = False):
+        """Return latents [S, N, L] after the last action ([S, H, N, L] with ``return_all``)."""
+        grad = torch.is_grad_enabled() and actions.requires_grad
+        with torch.set_grad_enabled(grad), self.profiler.section('predictor', self.device), \
+                self._precision():
+            s_count, h = actions.shape[0], actions.shape[1]
+            a = self._norm(actions, 'action')
+            s = self._norm(states, 'state')
+            z = context['z'].unsqueeze(1).expand(s_count, -1, -1, -1)
+            if context['history'] is not None:
+                hz, ha, hs = context['history']
+                z = torch.cat([hz.expand(s_count, -1, -1, -1), z], dim=1)
+                a = torch.cat([ha.expand(s_count, -1, -1), a], dim=1)
+                s = torch.cat([hs.expand(s_count, -1, -1), s], dim=1)
+            out = self.net.rollout(z, a, s, h).float()
+        return out if return_all else out[:, -1]
