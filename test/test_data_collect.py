@@ -41,6 +41,17 @@ def test_collect_writes_valid_play_episodes(tmp_path):
     assert list_episodes(tmp_path)[-1].name == 'episode_000003.npz'
 
 
+def test_contact_play_touches_and_lifts_the_cube_more_often(tmp_path):
+    base = {'episodes': 10, 'steps': 40, 'render_size': 64, 'save_size': 32, 'seed': 3}
+    plain = collect(CollectConfig(out=str(tmp_path / 'plain'), **base), progress=False)
+    contact = collect(CollectConfig(out=str(tmp_path / 'contact'), contact_prob=1.0, **base),
+                      progress=False)
+    assert contact['cube_lifted_fraction'] > plain['cube_lifted_fraction']
+    assert contact['cube_moved_fraction'] >= plain['cube_moved_fraction']
+    ep = read_episode(list_episodes(tmp_path / 'contact')[0])
+    assert ep.metadata['cube_lift_m'] >= 0.0
+
+
 def test_collect_cli_and_config_errors(tmp_path, capsys):
     parser = add_arguments(argparse.ArgumentParser())
     args = parser.parse_args(['--out', str(tmp_path), '--episodes', '1', '--steps', '5',

@@ -43,6 +43,10 @@ class CollectConfig:
     gripper_close_near_cube_prob: float = 0.35
     gripper_speed: float = 0.5
     random_start_prob: float = 0.7
+    # Contact play: the share of new waypoints that start a push-through (closed fingers, in
+    # at the cube's height from one side, out the other) or a grasp-and-lift (open above the
+    # cube, down, close, lift, carry, release). Still task-free play; 0 keeps the old policy.
+    contact_prob: float = 0.0
     waypoint_timeout: int = 12
     compress: bool = True
     append: bool = True
@@ -57,7 +61,7 @@ class CollectConfig:
         if not 16 <= self.save_size <= self.render_size:
             raise ConfigError('CollectConfig needs 16 <= save_size <= render_size')
         for name in ('near_cube_prob', 'smoothing', 'gripper_toggle_prob',
-                     'gripper_close_near_cube_prob', 'random_start_prob'):
+                     'gripper_close_near_cube_prob', 'random_start_prob', 'contact_prob'):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f'CollectConfig.{name} must be in [0, 1]')
 
@@ -78,9 +82,39 @@ class PlayPolicy:
         self.speed = cfg.max_speed
         self.grip_target = 0.0
         self.yaw_rate = 0.0
+        self.script = []        # queued (waypoint, gripper target) of a contact primitive
+        self.scripted = False   # the current waypoint belongs to a primitive
+
+    def _contact_script(self, cube_pos):
+        """Return the waypoints of a push-through or a grasp-and-lift around the cube."""
+        np, rng = self.np, self.rng
+        c = np.asarray(cube_pos, float)
+        if rng.random() < 0.5:
+            a = rng.uniform(0, 2 * np.pi)
+            d = np.array([np.cos(a), np.sin(a), 0.0])
+            z = np.array([0.0, 0.0, rng.uniform(0.0, 0.015)])
+            far = rng.uniform(0.05, 0.12)
+            return [(c - 0.07 * d + z + [0, 0, 0.06], 1.0), (c - 0.07 * d + z, 1.0),
+                    (c + far * d + z, 1.0), (c + far * d + z + [0, 0, 0.06], 1.0)]
+        up = np.array([0.0, 0.0, 1.0])
+        carry = c + np.array([rng.normal(0, 0.06), rng.normal(0, 0.06), rng.uniform(0.06, 0.15)])
+        place = carry.copy()
+        place[2] = c[2] + rng.uniform(0.0, 0.03)
+        return [(c + 0.07 * up, 0.0), (c + 0.005 * up, 0.0), (c + 0.005 * up, 1.0),
+                (c + 0.1 * up, 1.0), (carry, 1.0), (place, 1.0), (place, 0.0),
+                (place + 0.07 * up, 0.0)]
 
     def _new_waypoint(self, cube_pos):
         np, rng, cfg = self.np, self.rng, self.cfg
+        if not self.script and rng.random() < cfg.contact_prob:
+            self.script = self._contact_script(cube_pos)
+        self.scripted = bool(self.script)
+        if self.script:
+            wp, self.grip_target = self.script.pop(0)
+            self.waypoint = np.clip(np.asarray(wp, float), self.low, self.high)
+            self.speed = rng.uniform(cfg.min_speed, cfg.max_speed)
+            self.age = 0
+            return
         if rng.random() < cfg.near_cube_prob:
             off = np.array([rng.normal(0, 0.03), rng.normal(0, 0.03), rng.uniform(-0.01, 0.09)])
             wp = np.asarray(cube_pos, float) + off
@@ -106,7 +140,9 @@ class PlayPolicy:
         self.yaw_rate = 0.7 * self.yaw_rate + rng.normal(0, cfg.yaw_noise)
         near = np.linalg.norm(obs.ee_pos[:2] - obs.cube_pos[:2]) < 0.04 and (
             obs.ee_pos[2] - obs.cube_pos[2] < 0.05)
-        if near and rng.random() < cfg.gripper_close_near_cube_prob:
+        if self.scripted:
+            pass                # the primitive decides the gripper
+        elif near and rng.random() < cfg.gripper_close_near_cube_prob:
             self.grip_target = 1.0
         elif rng.random() < cfg.gripper_toggle_prob:
             self.grip_target = float(rng.random() < 0.5)
@@ -166,7 +202,8 @@ def collect_episode(sim, cfg: CollectConfig, seed: int):
                   'control_dt': float(sim.config.control_dt),
                   'workspace_low': low.tolist(), 'workspace_high': high.tolist(),
                   'state': 'x y z roll pitch yaw gripper', 'action': 'state delta'},
-        'cube_start': cube_start, 'cube_moved_m': float(np.linalg.norm(cube[-1] - cube[0]))}
+        'cube_start': cube_start, 'cube_moved_m': float(np.linalg.norm(cube[-1] - cube[0])),
+        'cube_lift_m': float(cube[:, 2].max() - cube[0, 2])}
     if sim.variation is not None:
         meta['scene_variation'] = sim.variation.to_dict()
     if cfg.extra_cameras:
@@ -184,7 +221,7 @@ def collect(cfg: CollectConfig, progress: bool = True):
     cfg.validate()
     start = next_episode_index(cfg.out) if cfg.append else 0
     sim = SimArm(SimConfig(image_size=cfg.render_size, variation=cfg.variation))
-    moved, steps = [], []
+    moved, lifted, steps = [], [], []
     t0 = time.perf_counter()
     bar = range(cfg.episodes)
     if progress:
@@ -195,6 +232,7 @@ def collect(cfg: CollectConfig, progress: bool = True):
             ep = collect_episode(sim, cfg, start + i)
             write_episode(episode_path(cfg.out, start + i), ep, compress=cfg.compress)
             moved.append(ep.metadata['cube_moved_m'])
+            lifted.append(ep.metadata['cube_lift_m'])
             steps.append(np.linalg.norm(ep.actions[:, :3], axis=1))
     finally:
         sim.close()
@@ -203,6 +241,7 @@ def collect(cfg: CollectConfig, progress: bool = True):
     return {'episodes': cfg.episodes, 'first_index': start, 'seconds': dt,
             'transitions': int(cfg.episodes * (cfg.steps - 1)),
             'cube_moved_fraction': float(np.mean(np.asarray(moved) > 0.01)),
+            'cube_lifted_fraction': float(np.mean(np.asarray(lifted) > 0.02)),
             'median_step_cm': float(np.median(step_cm)), 'out': cfg.out}
 
 
@@ -220,7 +259,8 @@ def run(args) -> int:
     s = collect(cfg)
     print(f'collected {s["episodes"]} episodes ({s["transitions"]} transitions) into {s["out"]} '
           f'in {s["seconds"]:.0f} s; cube moved >1 cm in {100 * s["cube_moved_fraction"]:.0f}% '
-          f'of episodes; median step {s["median_step_cm"]:.1f} cm')
+          f'of episodes, lifted >2 cm in {100 * s["cube_lifted_fraction"]:.0f}%; median step '
+          f'{s["median_step_cm"]:.1f} cm')
     return 0
 
 

@@ -49,7 +49,14 @@ def run(args) -> int:
 
     cfg = config_utils.from_args(PlannerConfig, args)
     if args.model:
-        wm = VJEPA2WorldModel.from_checkpoint(args.model, device=args.device, dtype=args.dtype)
+        from jepa_ros.models.compact_checkpoint import model_family
+        if model_family(args.model) == 'compact':
+            from jepa_ros.planning.compact_world_model import CompactWorldModel
+            wm = CompactWorldModel.from_checkpoint(args.model, device=args.device,
+                                                   dtype=args.dtype)
+        else:
+            wm = VJEPA2WorldModel.from_checkpoint(args.model, device=args.device,
+                                                  dtype=args.dtype)
     else:
         from jepa_ros.models import load_vjepa2
         enc, pred = load_vjepa2(args.vjepa2_checkpoint, img_size=args.img_size,

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+Planning cost of a compact world model on one CPU thread; prints figures and writes JSON.
+
+For each planner setting (CEM samples x iterations at a horizon), on the same start/goal pairs
+taken from held-out episodes (the frame at step 0 and the frame ``--gap`` steps later, both
+views): the process CPU time per plan (median; one torch thread, the figure to trust on a
+shared machine) and wall time, and the plan's energy relative to the lowest energy any setting
+found for that pair (1.0 = as good as the best). Closed-loop success of the settings that pay
+is measured with ``jepa-ros eval`` (README "Compact world models").
+
+    python benchmarks/bench_compact_planning.py --model runs/levers/e2e_2view/model \
+        --data runs/wm/data/heldout --out benchmarks/results/cpu_compact_planning.json
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import platform
+import statistics
+import time
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+SETTINGS = [  # (samples, iterations, horizon)
+    (48, 3, 1), (64, 3, 3), (128, 3, 3), (128, 4, 3), (192, 4, 3), (256, 5, 3), (300, 15, 3),
+]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument('--model', required=True)
+    parser.add_argument('--data', required=True, help='held-out episodes (both views)')
+    parser.add_argument('--pairs', type=int, default=6)
+    parser.add_argument('--gap', type=int, default=10)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--out', default='benchmarks/results/cpu_compact_planning.json')
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import torch
+    torch.set_num_threads(1)
+    from jepa_ros.data import list_episodes, read_episode
+    from jepa_ros.planning import CEMPlanner, PlannerConfig
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    wm = CompactWorldModel.from_checkpoint(args.model)
+    rec = json.loads((Path(args.model) / 'config.json').read_text())['extra'].get('planner', {})
+    pairs = []
+    for path in list_episodes(args.data)[:args.pairs]:
+        ep = read_episode(path)
+        views = ep.views()[:wm.num_views]
+        pairs.append(([v[0] for v in views], ep.states[0], [v[args.gap] for v in views]))
+    rows = []
+    for samples, iters, horizon in SETTINGS:
+        cfg = PlannerConfig(**dict(rec, samples=samples, iterations=iters, horizon=horizon,
+                                   topk=max(8, samples // 10), warm_start=False))
+        planner = CEMPlanner(wm, cfg)
+        planner.plan(*pairs[0])   # warm-up
+        cpu, wall, energies = [], [], []
+        for image, state, goal in pairs:
+            for _ in range(args.repeats):
+                c0, w0 = time.process_time(), time.perf_counter()
+                plan = planner.plan(image, state, goal)
+                cpu.append(time.process_time() - c0)
+                wall.append(time.perf_counter() - w0)
+            energies.append(float(plan.final_energy))
+        rows.append({'samples': samples, 'iterations': iters, 'horizon': horizon,
+                     'cpu_ms_median': 1000 * statistics.median(cpu),
+                     'wall_ms_median': 1000 * statistics.median(wall), 'energies': energies})
+        print(f'{samples:4d} x {iters:2d}, H={horizon}: {rows[-1]["cpu_ms_median"]:7.1f} ms CPU '
+              f'({rows[-1]["wall_ms_median"]:.1f} wall)', flush=True)
+    best = np.min([r['energies'] for r in rows], axis=0)
+    for r in rows:
+        r['energy_vs_best'] = float(np.mean(np.array(r['energies']) / np.maximum(best, 1e-12)))
+        print(f'{r["samples"]:4d} x {r["iterations"]:2d}, H={r["horizon"]}: energy / best '
+              f'{r["energy_vs_best"]:.3f}')
+    result = {'model': args.model, 'data': args.data, 'pairs': len(pairs), 'gap': args.gap,
+              'torch_threads': torch.get_num_threads(), 'cpu': platform.processor() or
+              platform.machine(), 'model_recommendation': rec, 'settings': rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + '\n')
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
