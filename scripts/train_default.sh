@@ -15,7 +15,9 @@
 # ENCODER=random|jepa (jepa: pretrain the encoder first, PRE_STEPS steps), AC_STAGES (space-
 # separated SCHEDULE:STOP pairs run one after the other, each resuming the last: the cosine lr
 # schedule spans SCHEDULE steps and the stage ends at step STOP), AC_BATCH,
-# EXTRA_CAMERAS=side for a two-view model (front + side)).
+# EXTRA_CAMERAS=side for a two-view model (front + side)), FAMILY=compact for the end-to-end
+# JEPA family (jepa-ros train-wm: encoder and predictor trained together with SIGReg on both
+# cameras; WM_STEPS steps, about an hour on 2 CPU cores; CONTACT_PROB for contact play).
 # The previous default (JEPA encoder, H200, AC 9000 steps) ships as `h200_9000`.
 set -euo pipefail
 OUT=${1:-runs/default}
@@ -32,10 +34,15 @@ PRE_STEPS=${PRE_STEPS:-$(scaled 1000 40)}
 AC_STAGES=${AC_STAGES:-"$(scaled 4000 60):$(scaled 1000 30) $(scaled 3000 45):$(scaled 2000 40)"}
 AC_BATCH=${AC_BATCH:-32}
 ENCODER=${ENCODER:-random}
+FAMILY=${FAMILY:-vjepa2_ac}
+WM_STEPS=${WM_STEPS:-$(scaled 3000 40)}
+CONTACT_PROB=${CONTACT_PROB:-0}
 DEVICE=${DEVICE:-auto}
 EXTRA_CAMERAS=${EXTRA_CAMERAS:-}
+[ "$FAMILY" = compact ] && [ -z "$EXTRA_CAMERAS" ] && EXTRA_CAMERAS=side
 CAMS=()
 [ -n "$EXTRA_CAMERAS" ] && CAMS=(--extra-cameras "$EXTRA_CAMERAS")
+CAMS+=(--contact-prob "$CONTACT_PROB")
 
 if [ "$NPROC" -gt 1 ]; then
   RUN=("$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" -m)
@@ -52,6 +59,14 @@ fi
   "$PY" -m jepa_ros.data.collect --out "$OUT/data/heldout" --episodes "$VAL_EPISODES" \
     --steps 40 --seed 1 --no-append "${CAMS[@]}"
   touch "$OUT/data/heldout/.done"; }
+
+# 2'. The compact family trains encoder and predictor together; the planner reads its folder.
+if [ "$FAMILY" = compact ]; then
+  "${RUN[@]}" jepa_ros.training.train_wm --data "$OUT/data/play" --out "$OUT/wm" \
+    --steps "$WM_STEPS" --snapshot-every 1000 --device "$DEVICE"
+  echo "model: $OUT/wm/model  (jepa-ros eval --checkpoint $OUT/wm/model)"
+  exit 0
+fi
 
 # 2. The frozen encoder: random-init tiny preset (seed 0), or V-JEPA pretraining on the play
 #    clips (tiny preset, 64 px, 4-frame clips) with ENCODER=jepa.

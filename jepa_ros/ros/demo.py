@@ -461,6 +461,26 @@ def _client_class():
 
 
 # ---------------------------------------------------------------------- main
+def _model_cameras(checkpoint, default_camera):
+    """
+    Return the sim cameras the model's views need, the sim's default camera first.
+
+    A one-view model (or one without stored camera names) gets ``()``: the default camera.
+    """
+    from types import SimpleNamespace
+
+    from jepa_ros.control.loading import model_cameras
+    from jepa_ros.utils.config import ConfigError
+    names = model_cameras(SimpleNamespace(world_model='', checkpoint=checkpoint))
+    if len(names) <= 1:
+        return ()
+    if names[0] != default_camera:
+        raise ConfigError(f'the first view of the model is camera {names[0]!r}, but the demo '
+                          f'scene publishes {default_camera!r} on camera/image_raw; train the '
+                          f'model with {default_camera!r} as its first camera')
+    return tuple(names)
+
+
 def _model_for_planner(args, out):
     """Return (checkpoint for planner_node, description, trained)."""
     from jepa_ros.eval.models import FALLBACK_WARNING, save_random_model
@@ -525,15 +545,21 @@ def _run(args, tasks, out):
 
     t_start = time.monotonic()
     checkpoint, description, trained = _model_for_planner(args, out)
-    # goal images come from an identical scene in this process (same model and camera)
+    from jepa_ros.control.image_sync import tile_views
+    # goal images come from an identical scene in this process (same model and cameras); a
+    # multi-view model gets its cameras from the sim node and its goals as views side by side
     sim_cfg = SimConfig(image_size=int(args.image_size))
+    cameras = _model_cameras(checkpoint, sim_cfg.camera)
     with SimArm(sim_cfg) as sim:
-        episodes = [(spec, goal_images(sim, spec)[-1]) for t in tasks
+        episodes = [(spec, tile_views(goal_images(sim, spec, cameras=cameras)[-1]))
+                    for t in tasks
                     for spec in make_episodes(t, args.episodes, args.seed, sim, args.steps)]
     py = sys.executable
     sim_cmd = [py, '-m', 'jepa_ros.ros.demo', 'sim-node', '--ros-args',
                '-p', f'image_size:={int(args.image_size)}', '-p', 'camera_rate:=10.0',
                '--log-level', 'warn']
+    if len(cameras) > 1:
+        sim_cmd[-2:-2] = ['-p', f'extra_cameras:=[{", ".join(cameras[1:])}]']
     planner_params = {
         'checkpoint': checkpoint, 'device': 'cpu', 'rate_hz': float(args.rate_hz),
         'command_mode': 'pose', 'image_timeout_s': 3.0, 'pose_timeout_s': 3.0,
@@ -542,6 +568,10 @@ def _run(args, tasks, out):
         'planner.workspace_min': _ros_list(sim_cfg.workspace_low),
         'planner.workspace_max': _ros_list(sim_cfg.workspace_high),
     }
+    if len(cameras) > 1:
+        topics = ['camera/image_raw'] + [f'camera_{c}/image_raw' for c in cameras[1:]]
+        planner_params['image_topics'] = f'[{", ".join(topics)}]'
+
     for option, name, kind in (('samples', 'samples', int), ('iterations', 'iterations', int),
                                ('horizon', 'horizon', int), ('support_std', 'support_std', float),
                                ('energy_weighting', 'energy_weighting', str)):
