@@ -32,16 +32,16 @@ import time
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.control import hold_command, MPCNodeConfig
 from jepa_ros.control.commands import fit_image
-from jepa_ros.control.image_sync import check_view_count, split_views, tile_views, ViewSync
+from jepa_ros.control.image_sync import check_view_count, split_views, ViewSync
 from jepa_ros.control.loop import PeriodicThread
 from jepa_ros.control.watchdog import hold_reason_kind
-from jepa_ros.ros.image_conversion import image_to_numpy, numpy_to_image
+from jepa_ros.ros.image_conversion import image_to_numpy
 from jepa_ros.ros.node_main import run_node
 from jepa_ros.ros.params import declare_config, refuse_unknown_parameters, user_set_parameters
+from jepa_ros.ros.plan_display import PlanDisplay
 from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
-                                       landscape_image, markers_msg, nonfinite_joints,
-                                       path_msg, pose_msg, stamp_seconds, trajectory_msg,
-                                       twist_msg)
+                                       nonfinite_joints, pose_msg, stamp_seconds,
+                                       trajectory_msg, twist_msg)
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
 from jepa_ros.utils.config import ConfigError, to_dict
 from jepa_ros.utils.errors import UserError
@@ -156,16 +156,15 @@ class PlannerNode(LifecycleNode):
         self._watchdog_timer = None
         self._raw = {}               # newest serialized ee_pose / joint_states and receipt time
         self._take_lock = threading.Lock()
-        self._landscape_job = None   # (image, state, actions, goal) of the latest plan
         self.world_model = self.planner = self.ik = self.runtime = None
         self.image_size = 0
         self.num_views = 1          # camera views per observation (the model's)
         self._subs, self._srvs, self._pubs = [], [], {}
+        self._display = None        # PlanDisplay: RViz output (path, markers, goal, landscape)
         self._reset_logs()
 
     # ------------------------------------------------------------------ lifecycle
     def _reset_logs(self):
-        self._published_goal = (-1, -1)
         self._last_hold_log = (None, -1e9)
         self._warned_gripper = False
 
@@ -310,6 +309,7 @@ class PlannerNode(LifecycleNode):
             self._pubs['gripper'] = pub(Float64, 'gripper_command', command_qos())
         if cfg.publish_landscape:
             self._pubs['landscape'] = pub(Image, '~/energy_landscape', state_qos(1))
+        self._display = PlanDisplay(self, self._pubs, cfg.base_frame)
 
     def _teardown(self):
         self._stop_loop()
@@ -327,7 +327,8 @@ class PlannerNode(LifecycleNode):
     def on_activate(self, state) -> TransitionCallbackReturn:
         """Enable the publishers and start the planning thread and the watchdog."""
         ret = super().on_activate(state)
-        self._published_goal = (-1, -1)
+        if self._display is not None:
+            self._display.reset()
         self._stopping = False
         self._loop = PeriodicThread(self.cfg.period_s, self._loop_step, name='jepa_ros planner')
         self._watchdog_timer = self.create_timer(min(0.05, self.cfg.period_s / 2),
@@ -599,12 +600,7 @@ class PlannerNode(LifecycleNode):
             self._log_hold(result.reason)
             self.publish_hold(result.reason, result.state, diag)
         if plan is not None:
-            stamp = self.get_clock().now().to_msg()
-            frame = self.cfg.base_frame
-            self._publish_goal_image(runtime.goal, runtime.goal_version, plan.goal_index)
-            self._pubs['path'].publish(path_msg(plan.ee_path, frame, stamp))
-            self._pubs['markers'].publish(markers_msg(
-                plan.ee_path, frame, stamp, plan.ok, self._goal_position_of(runtime.goal)))
+            self._display.show_plan(plan, runtime.goal, runtime.goal_version, self.world_model)
         if result.hold:
             return
         if self.cfg.gripper_joint and not runtime.gripper_seen and not self._warned_gripper:
@@ -627,29 +623,10 @@ class PlannerNode(LifecycleNode):
             diag.update(stamp=stamp_seconds(stamp), tick_ms=1e3 * (
                 time.monotonic() - self._loop.tick_started) if self._loop else float('nan'))
             self._pubs['diagnostics'].publish(diagnostics_msg(diag))
-        if 'landscape' in self._pubs and runtime.tick % self.cfg.landscape_every_n == 0:
-            self._publish_landscape(result.image, result.state, plan.actions, runtime.goal_arg)
-
-    def _goal_position_of(self, goal):
-        """Return the goal's end-effector position when the world model can tell (pose codes)."""
-        from jepa_ros.planning import GoalSequence
-        decode = getattr(self.world_model, 'goal_position', None)
-        if decode is None or goal is None:
-            return None
-        img = goal.goals[goal.index] if isinstance(goal, GoalSequence) else goal
-        return decode(img)
-
-    def _publish_goal_image(self, goal, version, index):
-        from jepa_ros.planning import GoalSequence
-        if self._published_goal == (version, index) or goal is None:
-            return
-        img = goal.goals[goal.index] if isinstance(goal, GoalSequence) else goal
-        if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim in (3, 4):
-            msg = numpy_to_image(np.ascontiguousarray(tile_views(img)), 'rgb8')
-            msg.header.stamp = self.get_clock().now().to_msg()
-            msg.header.frame_id = 'goal'
-            self._pubs['goal_image'].publish(msg)
-        self._published_goal = (version, index)
+        if self.cfg.publish_landscape and runtime.tick % self.cfg.landscape_every_n == 0:
+            self._display.show_landscape(self.world_model, self.planner, self.planner_cfg,
+                                         result.image, result.state, plan.actions,
+                                         runtime.goal_arg)
 
     def _publish_command(self, cmd, stamp):
         frame = self.cfg.base_frame
@@ -664,26 +641,6 @@ class PlannerNode(LifecycleNode):
         self._pubs['command'].publish(msg)
         if 'gripper' in self._pubs:
             self._pubs['gripper'].publish(Float64(data=float(cmd.gripper)))
-
-    def _publish_landscape(self, image, state, actions, goal_arg):
-        """Draw the energy around the plan (in the planning thread: it costs many rollouts)."""
-        from jepa_ros.planning import energy_landscape, GoalSequence
-        goal = goal_arg.tokens(self.planner) if isinstance(goal_arg, GoalSequence) else goal_arg
-        try:
-            ls = energy_landscape(self.world_model, image, state, goal, actions,
-                                  span=self.planner_cfg.maxnorm, resolution=11,
-                                  config=self.planner_cfg)
-        except (RuntimeError, ValueError) as exc:
-            self.get_logger().warn(f'energy landscape failed: {exc}', throttle_duration_sec=10.0)
-            return
-        mid = len(ls.xs) // 2
-        iy, ix = np.unravel_index(int(np.nanargmin(np.where(np.isfinite(ls.energies),
-                                                            ls.energies, np.inf))),
-                                  ls.energies.shape)
-        msg = numpy_to_image(landscape_image(ls.energies, (mid, mid), (iy, ix)), 'rgb8')
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.header.frame_id = 'energy_landscape'
-        self._pubs['landscape'].publish(msg)
 
 
 def _autostart(node):
