@@ -6,8 +6,10 @@ Launch the embedded simulated Panda, the planner and (optionally) RViz.
   ros2 launch jepa_ros sim_demo.launch.py goal_image:=/path/to/goal.png rviz:=true
 
 On a CPU the planner takes its cpu profile (48 samples x 3 iterations, horizon 1: about 0.2 s
-per plan), so the arm moves; arguments left empty keep the values of config/*.yaml. With a model
-trained on the front and side cameras:
+per plan), so the arm moves; arguments left empty keep the values of config/*.yaml. A model
+trained on several cameras (its config.json names them, e.g. front and side) gets them without
+arguments: the sim publishes the extra cameras and the planner subscribes to one topic per view.
+Or name them yourself:
 
   ros2 launch jepa_ros sim_demo.launch.py checkpoint:=/path/to/two_view_model \
       extra_cameras:=side image_topics:='camera/image_raw camera_side/image_raw'
@@ -38,13 +40,16 @@ SIM_PARAMETERS = {'extra_cameras': 'extra_cameras', 'use_sim_time': 'use_sim_tim
 
 
 def _nodes(context):
-    from jepa_ros.ros.launch_params import given_overrides
+    from jepa_ros.ros.launch_params import given_overrides, sim_view_overrides
     share = FindPackageShare('jepa_ros').perform(context)
     values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    sim_over = given_overrides(values, SIM_PARAMETERS, bools=('use_sim_time',))
+    views = sim_view_overrides(values)        # a multi-view model's cameras, when not given
+    sim_over = dict(views['sim'], **given_overrides(values, SIM_PARAMETERS,
+                                                    bools=('use_sim_time',)))
     if sim_over.get('use_sim_time'):
         sim_over['publish_clock'] = True     # /clock comes from the simulator
-    planner_over = given_overrides(values, PLANNER_PARAMETERS, bools=('use_sim_time',))
+    planner_over = dict(views['planner'], **given_overrides(values, PLANNER_PARAMETERS,
+                                                            bools=('use_sim_time',)))
     sim = Node(
         package='jepa_ros',
         executable='sim_arm_node',

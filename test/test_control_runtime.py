@@ -180,6 +180,30 @@ def test_launch_arguments_only_override_what_was_given():
                         bools=('use_sim_time',))
 
 
+def test_sim_demo_launch_derives_a_multi_view_models_cameras(tmp_path):
+    import json
+    from jepa_ros.ros.launch_params import model_sim_views, sim_view_overrides
+
+    def model(name, cameras):
+        d = tmp_path / name
+        d.mkdir()
+        (d / 'config.json').write_text(json.dumps({'format': 'jepa_ros.models', 'version': 1,
+                                                   'extra': {'cameras': cameras}}))
+        return str(d)
+    two, one, side_first = (model('two', ['front', 'side']), model('one', ['front']),
+                            model('side_first', ['side', 'front']))
+    assert sim_view_overrides({'checkpoint': two}) == {
+        'sim': {'extra_cameras': 'side'},
+        'planner': {'image_topics': 'camera/image_raw camera_side/image_raw'}}
+    # one view, an official .pt, or cameras the user named: nothing is derived
+    empty = {'sim': {}, 'planner': {}}
+    assert sim_view_overrides({'checkpoint': one}) == empty
+    assert sim_view_overrides({'checkpoint': '/x/vitg.pt'}) == empty
+    assert sim_view_overrides({'checkpoint': two, 'image_topics': 'a b'}) == empty
+    with pytest.raises(ValueError, match="first view .* is camera 'side'"):
+        model_sim_views(side_first)
+
+
 # ---------------------------------------------------------------- one definition of an action
 def test_one_apply_action_for_sim_commands_data_and_the_planner_rollout():
     import torch

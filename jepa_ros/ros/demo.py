@@ -462,23 +462,13 @@ def _client_class():
 
 # ---------------------------------------------------------------------- main
 def _model_cameras(checkpoint, default_camera):
-    """
-    Return the sim cameras the model's views need, the sim's default camera first.
-
-    A one-view model (or one without stored camera names) gets ``()``: the default camera.
-    """
-    from types import SimpleNamespace
-
-    from jepa_ros.control.loading import model_cameras
+    """Return the sim cameras a multi-view model needs (default camera first), or ()."""
+    from jepa_ros.ros.launch_params import model_sim_views
     from jepa_ros.utils.config import ConfigError
-    names = model_cameras(SimpleNamespace(world_model='', checkpoint=checkpoint))
-    if len(names) <= 1:
-        return ()
-    if names[0] != default_camera:
-        raise ConfigError(f'the first view of the model is camera {names[0]!r}, but the demo '
-                          f'scene publishes {default_camera!r} on camera/image_raw; train the '
-                          f'model with {default_camera!r} as its first camera')
-    return tuple(names)
+    try:
+        return model_sim_views(checkpoint, default_camera)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _model_for_planner(args, out):
@@ -569,7 +559,8 @@ def _run(args, tasks, out):
         'planner.workspace_max': _ros_list(sim_cfg.workspace_high),
     }
     if len(cameras) > 1:
-        topics = ['camera/image_raw'] + [f'camera_{c}/image_raw' for c in cameras[1:]]
+        from jepa_ros.ros.launch_params import sim_image_topic
+        topics = [sim_image_topic(c, sim_cfg.camera) for c in cameras]
         planner_params['image_topics'] = f'[{", ".join(topics)}]'
 
     for option, name, kind in (('samples', 'samples', int), ('iterations', 'iterations', int),
