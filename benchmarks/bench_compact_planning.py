@@ -4,7 +4,8 @@
 """
 Planning cost of a compact world model on one CPU thread; prints figures and writes JSON.
 
-For each planner setting (CEM samples x iterations at a horizon), on the same start/goal pairs
+For each planner setting (CEM samples x iterations at a horizon, over the settings a CPU user
+gets: the cpu profile and the model's recommendation), on the same start/goal pairs
 taken from held-out episodes (the frame at step 0 and the frame ``--gap`` steps later, both
 views): the process CPU time per plan (median; one torch thread, the figure to trust on a
 shared machine) and wall time, and the plan's energy relative to the lowest energy any setting
@@ -26,7 +27,8 @@ import time
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 SETTINGS = [  # (samples, iterations, horizon)
-    (48, 3, 1), (64, 3, 3), (128, 3, 3), (128, 4, 3), (192, 4, 3), (256, 5, 3), (300, 15, 3),
+    (48, 3, 1), (48, 3, 3), (64, 3, 3), (128, 3, 3), (128, 4, 3), (192, 4, 3), (256, 5, 3),
+    (300, 15, 3),
 ]
 
 
@@ -47,7 +49,8 @@ def main(argv=None):
     from jepa_ros.planning import CEMPlanner, PlannerConfig
     from jepa_ros.planning.compact_world_model import CompactWorldModel
     wm = CompactWorldModel.from_checkpoint(args.model)
-    rec = json.loads((Path(args.model) / 'config.json').read_text())['extra'].get('planner', {})
+    from jepa_ros.control.profiles import planner_settings
+    rec = planner_settings('cpu', 'cpu', args.model)   # what the node and eval use on a CPU
     pairs = []
     for path in list_episodes(args.data)[:args.pairs]:
         ep = read_episode(path)
@@ -79,7 +82,7 @@ def main(argv=None):
               f'{r["energy_vs_best"]:.3f}')
     result = {'model': args.model, 'data': args.data, 'pairs': len(pairs), 'gap': args.gap,
               'torch_threads': torch.get_num_threads(), 'cpu': platform.processor() or
-              platform.machine(), 'model_recommendation': rec, 'settings': rows}
+              platform.machine(), 'base_settings': rec, 'settings': rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + '\n')
     print(f'wrote {args.out}')

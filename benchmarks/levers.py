@@ -181,18 +181,20 @@ def _rows() -> Dict[str, Row]:
         rows.append(Row(name, 'energy', f'{setting}; reference model', ref, eval_args=args,
                         train=list(rows[0].train), recovery_args=rec))
     rows.append(Row('default_shipped', 'energy',
-                    'the new `default` (random-init encoder, 2000 steps) with the shipped planner '
-                    'settings: changed weighting + trust region 2.5 std, H=1; push and '
+                    '`vjepa2ac_rand2000` (the default until issue 12: random-init encoder, 2000 '
+                    'steps) with the shipped planner settings: changed weighting + trust region '
+                    '2.5 std, H=1; push and '
                     'pick-and-place 15 episodes each',
-                    'jepa_ros/assets/models/default',
-                    train=['scripts/train_default.sh runs/default  # then copy '
-                           'runs/default/ac/snapshots/step_002000 to jepa_ros/assets/models/default'],
+                    'jepa_ros/assets/models/vjepa2ac_rand2000',
+                    train=['FAMILY=vjepa2_ac scripts/train_default.sh runs/default  # then copy '
+                           'runs/default/ac/snapshots/step_002000 to '
+                           'jepa_ros/assets/models/vjepa2ac_rand2000'],
                     eval_args='--energy-weighting changed --support-std 2.5', push_pick=True,
                     push_pick_episodes=15))
     rows.append(Row('default_h2', 'energy',
-                    'the `default` with the shipped planner settings at horizon 2 (last-step '
+                    '`vjepa2ac_rand2000` with the shipped planner settings at horizon 2 (last-step '
                     'energy); push and pick-and-place 15 episodes each',
-                    'jepa_ros/assets/models/default', train=list(rows[-1].train),
+                    'jepa_ros/assets/models/vjepa2ac_rand2000', train=list(rows[-1].train),
                     eval_args='--energy-weighting changed --support-std 2.5 --horizon 2',
                     push_pick=True, push_pick_episodes=15, recovery_args=None))
     rv = f'{RUNS}/ac_variety'
@@ -242,12 +244,10 @@ def _compact_rows() -> List[Row]:
     out = []
     for name, setting, data, extra in (
             ('e2e_2view', 'end-to-end JEPA + SIGReg, front + side, 1 latent (CLS) per view, '
-             '3000 steps', '2v', ''),
+             '3000 steps (the shipped `default`)', '2v', ''),
             ('e2e_2view_4tok', 'as e2e_2view with 4 pooled latents per view', '2v',
              '--latent-tokens 4'),
             ('e2e_front', 'as e2e_2view with the front camera only', '2v', '--cameras front'),
-            ('e2e_2view_var', 'as e2e_2view on randomised scenes (--variation train play data)',
-             'var2v', ''),
             ('e2e_2view_contact', 'contact play (--contact-prob 0.5: half the waypoints start '
              'a push-through or a grasp-and-lift), otherwise as e2e_2view but 2000 steps on one '
              'thread (it ran beside e2e_2view)', 'c2v', '--steps 2000 --threads 1')):
@@ -257,11 +257,25 @@ def _compact_rows() -> List[Row]:
                                   common, extra)],
                        eval_args='', push_pick=True, push_pick_episodes=20,
                        recovery_args=None, seed=COMPACT_HELDOUT_SEED))
+    main = out[0]
+    # Scene variety, like with like: both models after 1000 steps of a 3000-step schedule,
+    # on the held-out appearance family; reach, 20 episodes.
+    unseen = {'eval_args': '--variation unseen', 'push_pick': False, 'recovery_args': None,
+              'seed': COMPACT_HELDOUT_SEED}
     out.append(Row('e2e_2view_unseen', 'end-to-end',
-                   'e2e_2view tested on unseen colours/lighting (--variation unseen)',
-                   f'{RUNS}/e2e_2view/model', data='2v', train=list(out[0].train),
-                   eval_args='--variation unseen', push_pick=True, push_pick_episodes=20,
-                   recovery_args=None, seed=COMPACT_HELDOUT_SEED))
+                   'e2e_2view (3000 steps, nominal play data) tested on unseen colours/lighting',
+                   main.model, data='2v', train=list(main.train),
+                   **dict(unseen, push_pick=True, push_pick_episodes=20)))
+    out.append(Row('e2e_2view_1000_unseen', 'end-to-end',
+                   'e2e_2view after 1000 steps (nominal play data), unseen colours/lighting',
+                   f'{RUNS}/e2e_2view/snapshots/step_001000', data='2v',
+                   train=list(main.train), **unseen))
+    var = f'{RUNS}/e2e_2view_var'
+    out.append(Row('e2e_2view_var_unseen', 'end-to-end',
+                   'randomised play data (--variation train), 1000 of 3000 steps, unseen '
+                   'colours/lighting', f'{var}/snapshots/step_001000',
+                   data='var2v', train=[_wm(f'{RUNS}/datavar2v/play', var, common,
+                                            '--stop-at 1000')], **unseen))
     return out
 
 
@@ -365,6 +379,20 @@ def collect() -> List[dict]:
                 item[f'{task}_final_cm'] = 100 * s['final_distance_m_mean']
         out.append(item)
     return out
+
+
+def merge_measured(previous: List[dict], measured: List[dict]) -> List[dict]:
+    """
+    Return the rows of the JSON written before, updated with the rows measured here.
+
+    Measurements live under ``runs/`` on the machine that made them; a row measured elsewhere
+    keeps its recorded figures instead of vanishing from the table.
+    """
+    by_name = {it['row']: it for it in previous if it.get('row') in ROWS}
+    by_name.update({it['row']: it for it in measured})
+    order = {name: i for i, name in enumerate(ROWS)}
+    return sorted(by_name.values(), key=lambda it: (LEVER_ORDER.index(ROWS[it['row']].lever),
+                                                    order[it['row']]))
 
 
 def markdown(items: List[dict]) -> str:
@@ -539,7 +567,7 @@ def main(argv=None):
         for name in args.rows:
             run_row(ROWS[name], wait=args.wait)
         return 0
-    items = collect()
+    items = merge_measured(_load(Path(args.json)) or [], collect())
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(items, indent=1) + '\n')
     if items:

@@ -2,23 +2,26 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 jepa_ros contributors
 #
-# Produce the default world model: play data -> (optional JEPA pretraining) -> AC predictor
-# -> held-out evaluation. The shipped default is this script's defaults: the AC predictor on a
-# random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py: reach
-# 13/20 against 0/20 at 1000 AC steps, 18/20 at 2000), trained 2000 steps in the two stages that
-# were measured (AC_STAGES; "4000:1000 3000:3000" trains on to 3000 steps: reach 19/20 but
-# pick-and-place 2/15 against 5/15, row len_rand_3000_shipped). On 2 CPU cores: collect
-# ~2-4 min, train-ac ~20-50 min (1-2 steps/s with 1-2 threads), eval ~2 min.
+# Produce the default world model. The shipped `default` is this script's defaults
+# (FAMILY=compact): play data from both sim cameras (front + side) -> `jepa-ros train-wm`, a
+# compact JEPA trained end to end (encoder + predictor, prediction and rollout loss + SIGReg),
+# 3000 steps (WM_STEPS) -> OUT/wm/model. On 2 CPU cores: collect ~2-4 min, train-wm 50-80 min
+# (0.6-1.0 steps/s with 2 threads). Held-out closed loop: `jepa-ros eval --checkpoint OUT/wm/model`.
+# FAMILY=vjepa2_ac makes the previous default (`vjepa2ac_rand2000`): the V-JEPA 2-AC predictor
+# on a random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py:
+# reach 13/20 against 0/20 at 1000 AC steps, 18/20 at 2000), trained 2000 steps in the two stages
+# that were measured (AC_STAGES; "4000:1000 3000:3000" trains on to 3000 steps: reach 19/20 but
+# pick-and-place 2/15 against 5/15, row len_rand_3000_shipped); train-ac ~20-50 min, then the
+# held-out evaluation.
 # Every stage resumes from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
 # SCALE=0.1 for a quick smoke version of the whole sequence, DEVICE=auto|cpu|cuda,
-# ENCODER=random|jepa (jepa: pretrain the encoder first, PRE_STEPS steps), AC_STAGES (space-
-# separated SCHEDULE:STOP pairs run one after the other, each resuming the last: the cosine lr
-# schedule spans SCHEDULE steps and the stage ends at step STOP), AC_BATCH,
-# EXTRA_CAMERAS=side for a two-view model (front + side)), FAMILY=compact for the end-to-end
-# JEPA family (jepa-ros train-wm: encoder and predictor trained together with SIGReg on both
-# cameras; WM_STEPS steps, about an hour on 2 CPU cores; CONTACT_PROB for contact play).
-# The previous default (JEPA encoder, H200, AC 9000 steps) ships as `h200_9000`.
+# FAMILY=compact|vjepa2_ac, WM_STEPS, CONTACT_PROB (contact play: push-throughs and
+# grasp-and-lifts in the play data), and for vjepa2_ac: ENCODER=random|jepa (jepa: pretrain the
+# encoder first, PRE_STEPS steps), AC_STAGES (space-separated SCHEDULE:STOP pairs run one after
+# the other, each resuming the last: the cosine lr schedule spans SCHEDULE steps and the stage
+# ends at step STOP), AC_BATCH, EXTRA_CAMERAS=side for a two-view model (front + side)).
+# The default before issue 8 (JEPA encoder, H200, AC 9000 steps) ships as `h200_9000`.
 set -euo pipefail
 OUT=${1:-runs/default}
 PY=${PY:-.venv/bin/python}
@@ -34,7 +37,7 @@ PRE_STEPS=${PRE_STEPS:-$(scaled 1000 40)}
 AC_STAGES=${AC_STAGES:-"$(scaled 4000 60):$(scaled 1000 30) $(scaled 3000 45):$(scaled 2000 40)"}
 AC_BATCH=${AC_BATCH:-32}
 ENCODER=${ENCODER:-random}
-FAMILY=${FAMILY:-vjepa2_ac}
+FAMILY=${FAMILY:-compact}
 WM_STEPS=${WM_STEPS:-$(scaled 3000 40)}
 CONTACT_PROB=${CONTACT_PROB:-0}
 DEVICE=${DEVICE:-auto}

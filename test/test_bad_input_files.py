@@ -188,8 +188,11 @@ CLI_CASES = {
         lambda t, d: ['eval-model', '--model', str(_write(t / 'x.pt', b'x')), '--data', str(d)],
         'is a file'),
     'eval-model, missing data': (
-        lambda t, d: ['eval-model', '--model', 'default', '--data', str(t / 'none')],
+        lambda t, d: ['eval-model', '--model', 'vjepa2ac_rand2000', '--data', str(t / 'none')],
         'does not exist'),
+    'eval-model, a compact model': (
+        lambda t, d: ['eval-model', '--model', 'default', '--data', str(d)],
+        'jepa-ros eval --checkpoint default'),
     'eval-model, an untrained model': (
         lambda t, d: ['eval-model', '--model', str(_model_dir(t)), '--data', str(d)],
         'not a trained world model'),

@@ -80,8 +80,14 @@ def test_cli_options_map_to_configs():
     cfg, pc = cli.config_from_args(_parse('--task', 'all', '--episodes', '3', '--seed', '4',
                                           '--baselines', 'none', '--samples', '16'))
     assert cfg.tasks == ('reach', 'push', 'pick_place') and cfg.baselines == ()
-    assert pc.samples == 16 and pc.seed == 4 and pc.horizon == 1   # CPU defaults, overridden
+    # cpu profile < the shipped model's recommendation (horizon 3, L2) < the options given
+    assert pc.samples == 16 and pc.seed == 4 and pc.topk == 8
+    assert pc.horizon == 3 and pc.energy == 'l2'
     assert pc.workspace_max == SimConfig().workspace_high            # the sim's box
+    _, pc = cli.config_from_args(_parse('--horizon', '2', '--energy', 'l1'))
+    assert pc.horizon == 2 and pc.energy == 'l1'
+    _, pc = cli.config_from_args(_parse('--checkpoint', 'vjepa2ac_rand2000'))
+    assert pc.horizon == 1 and pc.energy == 'l1'                     # no recommendation
     with pytest.raises(ConfigError, match='unknown task'):
         cli.config_from_args(_parse('--task', 'stack'))
     with pytest.raises(ConfigError, match='unknown baseline'):

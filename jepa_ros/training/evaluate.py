@@ -75,8 +75,15 @@ def evaluate(cfg: EvalConfig, log=print):
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     t_start = time.perf_counter()
-    encoder, predictor, extra = load_model(cfg.model, device=cfg.device)
+    from jepa_ros.models.compact_checkpoint import model_family
     from jepa_ros.models.config import CheckpointError
+    if model_family(cfg.model) == 'compact':
+        raise CheckpointError(
+            f'{cfg.model} is a compact (end-to-end) world model: eval-model measures V-JEPA '
+            '2-AC token models. Its held-out prediction error / copy-last-frame is the val_ratio '
+            'column of its training curves.csv; measure it closed loop with `jepa-ros eval '
+            f'--checkpoint {cfg.model}`')
+    encoder, predictor, extra = load_model(cfg.model, device=cfg.device)
     if encoder is None or predictor is None:
         raise CheckpointError(f'{cfg.model} must hold both an encoder and a predictor '
                               '(the output of `jepa-ros train-ac`)')
