@@ -29,15 +29,17 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _frames(size=128):
+def _frames(cameras=(), size=128):
+    """Return (current views, goal views, state): one image, or a (V, H, W, 3) stack."""
+    from jepa_ros.eval.tasks import render_views
     from jepa_ros.sim import SimArm, SimConfig
     with SimArm(SimConfig(image_size=size)) as sim:
         sim.reset(seed=0, render=False)
         start = sim.ee_pose()[0]
-        obs = sim.render()
+        obs = render_views(sim, cameras)
         state = sim.ee_state()
         sim.reset(seed=0, ee_pos=start + [0.05, 0.06, 0.0], render=False)
-        goal = sim.render()
+        goal = render_views(sim, cameras)
     return obs, goal, state
 
 
@@ -84,7 +86,11 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
     args = parser.parse_args(argv)
     import numpy as np
 
-    obs, goal, state = _frames()
+    from jepa_ros.control.image_sync import tile_views
+    from jepa_ros.ros.launch_params import model_sim_views, sim_image_topic
+    cameras = model_sim_views(args.checkpoint)     # a multi-view model: every sim camera it needs
+    topics = [sim_image_topic(c) for c in cameras] or ['camera/image_raw']
+    obs, goal, state = _frames(cameras)
     if args.eval_only:
         ms, pcfg = eval_plan_ms(args.checkpoint, obs, goal, state, args.trials)
         print(json.dumps({'ms': ms, 'planner': [pcfg.samples, pcfg.iterations, pcfg.horizon]}))
@@ -110,12 +116,12 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
         ex = SingleThreadedExecutor()
         ex.add_node(client)
         arm = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1']
-        image_pub = client.create_publisher(Image, 'camera/image_raw', sensor_qos())
+        image_pubs = [client.create_publisher(Image, t, sensor_qos()) for t in topics]
         pose_pub = client.create_publisher(PoseStamped, 'ee_pose', state_qos())
         joint_pub = client.create_publisher(JointState, 'joint_states', state_qos(100))
         goal_pub = client.create_publisher(Image, 'goal_image', command_qos(1))
         st = {'camera': True, 'tick': 0, 'joints': 0, 'last_image': None, 'diag': []}
-        frame = numpy_to_image(obs, 'rgb8')
+        frames = [numpy_to_image(v, 'rgb8') for v in (obs if cameras else [obs])]
         from jepa_ros.sim.geometry import euler_to_mat, mat_to_quat
         quat = mat_to_quat(euler_to_mat(state[3:6]))
 
@@ -133,8 +139,9 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
             o.w, o.x, o.y, o.z = (float(v) for v in quat)
             pose_pub.publish(pose)
             if st['camera'] and st['tick'] % 3 == 0:
-                frame.header.stamp = stamp
-                image_pub.publish(frame)
+                for pub, frame in zip(image_pubs, frames):   # one stamp: views in sync
+                    frame.header.stamp = stamp
+                    pub.publish(frame)
                 st['last_image'] = time.monotonic()
             st['tick'] += 1
 
@@ -166,12 +173,13 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
             node = subprocess.Popen(
                 [sys.executable, '-m', 'jepa_ros.ros.planner_node', '--ros-args',
                  '--params-file', str(ROOT / 'config' / 'planner.yaml'),
-                 '-p', f'checkpoint:={args.checkpoint}', '-p', 'device:=cpu'],
+                 '-p', f'checkpoint:={args.checkpoint}', '-p', 'device:=cpu']
+                + (['-p', f'image_topics:=[{", ".join(topics)}]'] if cameras else []),
                 stdout=fh, stderr=subprocess.STDOUT, env=env)
         if not spin_until(lambda: 'loop running at' in log_path.read_text(), 180):
             raise SystemExit(f'planner_node did not start: see {log_path}')
         spin_until(lambda: goal_pub.get_subscription_count() > 0, 30)
-        goal_pub.publish(numpy_to_image(goal, 'rgb8'))
+        goal_pub.publish(numpy_to_image(tile_views(goal), 'rgb8'))
         t_joint0, j0 = time.monotonic(), st['joints']
 
         def planned():

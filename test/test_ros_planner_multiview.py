@@ -45,7 +45,8 @@ def _diagnostics(client):
 
 def test_image_topic_count_must_match_the_model_views(tmp_path, two_view_model):
     rc, text = run_to_exit('jepa_ros.ros.planner_node', tmp_path / 'planner.log',
-                           [f'checkpoint:={two_view_model}', 'device:=cpu'] + FAST)
+                           [f'checkpoint:={two_view_model}', 'device:=cpu',
+                            'image_topics:=[camera/image_raw]'] + FAST)
     assert rc == 2, text
     assert 'takes 2 camera view(s) (front, side, in this order)' in text, text
     assert 'set the parameter image_topics to 2 image topics' in text, text

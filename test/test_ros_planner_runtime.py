@@ -151,16 +151,23 @@ def test_params_file_beats_the_profile_and_a_typo_is_refused(
 
 @pytest.mark.slow
 def test_shipped_params_file_moves_the_sim_arm_on_a_cpu(tmp_path):
-    """What planner.launch.py gives the node: config/planner.yaml, the shipped model, CPU."""
+    """
+    What planner.launch.py gives the node: config/planner.yaml, the shipped model, CPU.
+
+    The shipped default sees the front and side cameras: the sim publishes both, the params file
+    names no image topics, and the node takes the sim's topics of the model's cameras.
+    """
+    from jepa_ros.control.image_sync import tile_views
+    from jepa_ros.eval.tasks import render_views
     from jepa_ros.sim import SimArm, SimConfig
     project = Path(__file__).resolve().parent.parent
     with SimArm(SimConfig(image_size=128)) as sim:   # the goal: the arm 8 cm to the left
         sim.reset(seed=0, render=False)
         start = sim.ee_pose()[0]
         sim.reset(seed=0, ee_pos=start + [0.0, 0.08, 0.0], render=False)
-        goal = sim.render()
+        goal = tile_views(render_views(sim, ('front', 'side')))
     sim_log, planner_log = tmp_path / 'sim.log', tmp_path / 'planner.log'
-    sim_proc = start_node('jepa_ros.ros.sim_arm_node', sim_log, [])
+    sim_proc = start_node('jepa_ros.ros.sim_arm_node', sim_log, ['extra_cameras:=[side]'])
     planner = _with_params_file(project / 'config' / 'planner.yaml', planner_log)
     try:
         _drive_to_goal(goal, planner, planner_log)
@@ -188,7 +195,9 @@ def _drive_to_goal(goal, planner, planner_log):
     try:
         client.wait(lambda: 'loop running at' in planner_log.read_text()
                     or planner.poll() is not None, 120, 'planner start-up')
-        assert 'profile cpu' in planner_log.read_text(), planner_log.read_text()
+        text = planner_log.read_text()
+        assert 'profile cpu' in text, text
+        assert 'are read from camera/image_raw, camera_side/image_raw' in text, text
         client.wait(lambda: client.last('ee_pose') is not None, 30, 'sim pose')
         p = client.last('ee_pose').pose.position
         first = np.array([p.x, p.y, p.z])

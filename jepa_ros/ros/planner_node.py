@@ -161,6 +161,7 @@ class PlannerNode(LifecycleNode):
         self.num_views = 1          # camera views per observation (the model's)
         self._subs, self._srvs, self._pubs = [], [], {}
         self._display = None        # PlanDisplay: RViz output (path, markers, goal, landscape)
+        self._topics = ()           # image topics in view order (see _image_topics)
         self._reset_logs()
 
     # ------------------------------------------------------------------ lifecycle
@@ -207,9 +208,10 @@ class PlannerNode(LifecycleNode):
         self.world_model, what = load_world_model(cfg, device)
         self.image_size = model_image_size(self.world_model)
         self.num_views = int(getattr(self.world_model, 'num_views', 1) or 1)
-        topics = cfg.camera_topics
         cameras = model_cameras(cfg, self.world_model)
+        topics = self._image_topics(cameras)
         check_view_count(self.num_views, topics, cameras)
+        self._topics = topics
         sync = ViewSync(topics, cfg.image_sync_slop) if len(topics) > 1 else None
         self.planner = make_planner(self.world_model, self.planner_cfg)
         if cfg.command_mode == 'joint_trajectory':
@@ -230,6 +232,24 @@ class PlannerNode(LifecycleNode):
             f'(profile {self.profile}{", yours: " + ", ".join(mine) if mine else ""}); '
             f'ready in {time.monotonic() - t0:.1f} s')
         self._create_interfaces()
+
+    def _image_topics(self, cameras):
+        """
+        Return the image topics in view order: ``image_topics``, or derived from the model.
+
+        Left empty, a model with one view (or unnamed views) reads camera/image_raw; a
+        multi-view model with camera names reads sim_arm_node's topics of those cameras
+        (camera/image_raw for the first, camera_<name>/image_raw for the others), said in the
+        log, so the shipped params file works with the two-camera default.
+        """
+        from jepa_ros.ros.launch_params import sim_image_topic
+        if self.cfg.image_topics or self.num_views <= 1 or len(cameras) != self.num_views:
+            return self.cfg.camera_topics
+        topics = tuple(sim_image_topic(c, cameras[0]) for c in cameras)
+        self.get_logger().info(f'image_topics not set: the model\'s cameras {", ".join(cameras)} '
+                               f'are read from {", ".join(topics)} (sim_arm_node\'s names); set '
+                               'image_topics to your camera topics, one per view, in this order')
+        return topics
 
     def _views_text(self, topics, cameras):
         if len(topics) == 1:
@@ -272,7 +292,7 @@ class PlannerNode(LifecycleNode):
 
     def _create_interfaces(self):
         cfg = self.cfg
-        topics = cfg.camera_topics
+        topics = self._topics
         if self.runtime.sync is None:
             self._subs = [self.create_subscription(Image, topics[0], self._on_image,
                                                    sensor_qos(1))]
