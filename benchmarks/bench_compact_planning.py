@@ -7,7 +7,7 @@ Planning cost of a compact world model on one CPU thread; prints figures and wri
 For each planner setting (CEM samples x iterations at a horizon, over the settings a CPU user
 gets: the cpu profile and the model's recommendation), on the same start/goal pairs
 taken from held-out episodes (the frame at step 0 and the frame ``--gap`` steps later, both
-views): the process CPU time per plan (median; one torch thread, the figure to trust on a
+views; the goal pre-encoded, as the node and eval keep it): the process CPU time per plan (median; one torch thread, the figure to trust on a
 shared machine) and wall time, and the plan's energy relative to the lowest energy any setting
 found for that pair (1.0 = as good as the best). Closed-loop success of the settings that pay
 is measured with ``jepa-ros eval`` (README "Compact world models").
@@ -55,7 +55,9 @@ def main(argv=None):
     for path in list_episodes(args.data)[:args.pairs]:
         ep = read_episode(path)
         views = ep.views()[:wm.num_views]
-        pairs.append(([v[0] for v in views], ep.states[0], [v[args.gap] for v in views]))
+        # the goal is encoded once per episode, as the node and eval do
+        goal = wm.encode([v[args.gap] for v in views])
+        pairs.append(([v[0] for v in views], ep.states[0], goal))
     rows = []
     for samples, iters, horizon in SETTINGS:
         cfg = PlannerConfig(**dict(rec, samples=samples, iterations=iters, horizon=horizon,

@@ -427,8 +427,8 @@ def plot(items: List[dict], path: Path):
     axes[0].barh(names, reach, color='tab:blue')
     axes[0].axvline(95, color='k', ls='--', lw=0.8)
     axes[0].set_xlim(0, 100)
-    axes[0].set_xlabel(f'reach success [%] (seed {HELDOUT_SEED}, {REACH_EPISODES} episodes; '
-                       'target 95 %)')
+    axes[0].set_xlabel(f'reach [%], seed {HELDOUT_SEED} (e2e: {COMPACT_HELDOUT_SEED}), '
+                       f'{REACH_EPISODES} ep.; target 95')
     axes[0].invert_yaxis()
     axes[1].barh(names, rec, color='tab:orange')
     zero = [it.get('zero_action_cm') for it in items if it.get('zero_action_cm')]
