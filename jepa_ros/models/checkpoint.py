@@ -100,6 +100,16 @@ def save_model(directory, encoder=None, predictor=None, extra=None) -> Path:
         'predictor': None if predictor is None else to_dict(predictor.config),
         'extra': _jsonable(extra or {}),
     }
+    return write_model_files(directory, tensors, meta)
+
+
+def write_model_files(directory: Path, tensors, meta) -> Path:
+    """
+    Write ``model.safetensors`` and ``config.json`` into ``directory``; return it.
+
+    Both go to temporary names first and are renamed, so a crash never leaves a torn
+    checkpoint behind under the final names.
+    """
     tmp_w, tmp_c = directory / (WEIGHTS + '.tmp'), directory / (CONFIG + '.tmp')
     save_file(tensors, str(tmp_w), metadata={'format': 'pt', 'jepa_ros': FORMAT})
     tmp_c.write_text(json.dumps(meta, indent=1, sort_keys=True) + '\n')

@@ -8,18 +8,17 @@ Save / load compact world models: the same folder format as the V-JEPA 2-AC fami
 refuses the other's folders with a message that names the right one.
 """
 
-import json
 import os
 from pathlib import Path
 
 from jepa_ros.models.checkpoint import (_jsonable, _read_config, CONFIG, FORMAT,
-                                        resolve_model_dir, VERSION, WEIGHTS)
+                                        resolve_model_dir, VERSION, WEIGHTS, write_model_files)
 from jepa_ros.models.compact import CompactConfig, CompactWorldModelNet, FAMILY
 from jepa_ros.models.config import CheckpointError
 from jepa_ros.models.official import load_strict
 from jepa_ros.utils.config import ConfigError, from_dict, to_dict
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 
 def model_family(name_or_dir) -> str:
@@ -39,12 +38,7 @@ def save_compact(directory, net: CompactWorldModelNet, extra=None) -> Path:
     meta = {'format': FORMAT, 'version': VERSION, 'family': FAMILY,
             'compact': to_dict(net.config), 'encoder': None, 'predictor': None,
             'extra': _jsonable(extra or {})}
-    tmp_w, tmp_c = directory / (WEIGHTS + '.tmp'), directory / (CONFIG + '.tmp')
-    save_file(tensors, str(tmp_w), metadata={'format': 'pt', 'jepa_ros': FORMAT})
-    tmp_c.write_text(json.dumps(meta, indent=1, sort_keys=True) + '\n')
-    os.replace(tmp_w, directory / WEIGHTS)
-    os.replace(tmp_c, directory / CONFIG)
-    return directory
+    return write_model_files(directory, tensors, meta)
 
 
 def load_compact(name_or_dir, device='cpu'):
