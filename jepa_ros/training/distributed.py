@@ -83,6 +83,15 @@ def all_reduce_mean(value: float, ctx: DistContext) -> float:
     return float(t.item()) / ctx.world_size
 
 
+def gather_objects(value, ctx: DistContext) -> list:
+    """Return every process's ``value`` in rank order (``[value]`` in a single process)."""
+    if not ctx.enabled:
+        return [value]
+    out = [None] * ctx.world_size
+    dist.all_gather_object(out, value)
+    return out
+
+
 def broadcast_buffers(module: torch.nn.Module, ctx: DistContext):
     """
     Copy rank 0's buffers (BatchNorm running statistics) to every process.

@@ -234,11 +234,7 @@ def train(cfg: PretrainConfig, stop_after: Optional[int] = None,
     def save():
         rng = ckpt.capture_rng(sampler)
         rng['mask'] = mask_gen.get_state()
-        rngs = [None] * ctx.world_size
-        if ctx.enabled:
-            torch.distributed.all_gather_object(rngs, rng)
-        else:
-            rngs = [rng]
+        rngs = dd.gather_objects(rng, ctx)
         if ctx.is_main:
             ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, {
                 'model': model.state_dict(), 'target': target.state_dict(),

@@ -272,12 +272,7 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
                 'val_rollout_ratio': float(r / max(cr, 1e-12))}
 
     def save():
-        rngs = [None] * ctx.world_size
-        rng = ckpt.capture_rng(sampler)
-        if ctx.enabled:
-            torch.distributed.all_gather_object(rngs, rng)
-        else:
-            rngs = [rng]
+        rngs = dd.gather_objects(ckpt.capture_rng(sampler), ctx)
         if ctx.is_main:
             ckpt.save_checkpoint(out / ckpt.CHECKPOINT_NAME, {
                 'net': net.state_dict(), 'optimizer': opt.state_dict(), 'step': step,
