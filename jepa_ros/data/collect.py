@@ -50,6 +50,11 @@ class CollectConfig:
     waypoint_timeout: int = 12
     compress: bool = True
     append: bool = True
+    # Another environment instead of the embedded arm: 'ogbench:<env>' or 'gym:<id>'
+    # (jepa_ros.envs); then episodes/steps/seed/save_size/policy apply and the arm's fields
+    # above do not. policy: 'play' (the env's scripted play) or 'random'.
+    env: str = ''
+    policy: str = 'play'
 
     def validate(self):
         """Raise ConfigError on settings that cannot work."""
@@ -256,11 +261,33 @@ def run(args) -> int:
     """CLI entry: collect and print a one-line summary."""
     from jepa_ros.utils.config import from_args
     cfg = from_args(CollectConfig, args)
+    if cfg.env:
+        return _run_env(cfg)
     s = collect(cfg)
     print(f'collected {s["episodes"]} episodes ({s["transitions"]} transitions) into {s["out"]} '
           f'in {s["seconds"]:.0f} s; cube moved >1 cm in {100 * s["cube_moved_fraction"]:.0f}% '
           f'of episodes, lifted >2 cm in {100 * s["cube_lifted_fraction"]:.0f}%; median step '
           f'{s["median_step_cm"]:.1f} cm')
+    return 0
+
+
+def _run_env(cfg) -> int:
+    from jepa_ros.envs.collect import collect_env, POLICIES
+    from jepa_ros.utils.config import ConfigError
+    if cfg.policy not in POLICIES:
+        raise ConfigError(f'CollectConfig.policy must be one of {POLICIES}, got {cfg.policy!r}')
+    if cfg.episodes <= 0 or cfg.steps < 2:
+        raise ConfigError('CollectConfig needs episodes >= 1 and steps >= 2')
+    try:
+        s = collect_env(cfg.env, cfg.out, cfg.episodes, cfg.steps, seed=cfg.seed,
+                        policy=cfg.policy, image_size=cfg.save_size, compress=cfg.compress,
+                        append=cfg.append)
+    except ImportError as exc:
+        raise ConfigError(f'collect --env {cfg.env}: {exc}') from None
+    print(f'collected {s["episodes"]} episodes ({s["transitions"]} transitions, '
+          f'{s["action_dim"]}-D actions, {s["state_dim"]}-D proprioception) of {s["env"]} '
+          f'({s["policy"]} policy) into {s["out"]} in {s["seconds"]:.0f} s '
+          f'({s["steps_per_s"]:.0f} steps/s)')
     return 0
 
 

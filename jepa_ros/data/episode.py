@@ -37,10 +37,13 @@ class Episode:
 
     ``frames`` (T, H, W, 3) uint8 RGB, ``states`` (T, 7) float32 [x, y, z, roll, pitch, yaw,
     gripper], ``actions`` (T-1, 7) float32 (``actions[t]`` moves ``states[t]`` to
-    ``states[t+1]``), ``timestamps`` (T,) float64 seconds, ``metadata`` a JSON-able dict with
-    ``camera`` and ``robot`` entries. ``extra_frames`` holds the frames of further cameras
-    (same shape as ``frames``, stored as ``frames_view1``, ``frames_view2``...; their names in
-    ``metadata['views']`` after the first camera's): multi-view world models read all of them.
+    ``states[t+1]``) for the embedded arm and ROS recordings. Episodes of another environment
+    (``metadata['action_space']`` a box, see ``jepa_ros.envs``) hold that env's actions (T-1, A)
+    as sent and its proprioception (T, S), any sizes (S may be 0). ``timestamps`` (T,) float64
+    seconds, ``metadata`` a JSON-able dict with ``camera`` and ``robot`` entries.
+    ``extra_frames`` holds the frames of further cameras (same shape as ``frames``, stored as
+    ``frames_view1``, ``frames_view2``...; their names in ``metadata['views']`` after the first
+    camera's): multi-view world models read all of them.
     """
 
     frames: np.ndarray
@@ -78,10 +81,18 @@ class Episode:
         n = f.shape[0]
         if n < 2:
             raise EpisodeError(f'{name}: an episode needs at least 2 frames, got {n}')
-        if s.shape != (n, 7):
-            raise EpisodeError(f'{name}: states must be ({n}, 7), got {s.shape}')
-        if a.shape != (n - 1, 7):
-            raise EpisodeError(f'{name}: actions must be ({n - 1}, 7), got {a.shape}')
+        box = isinstance(self.metadata, dict) and isinstance(
+            self.metadata.get('action_space'), dict)
+        if box:  # another environment's sizes, as its metadata says
+            a_dim = len(self.metadata['action_space'].get('low', ()))
+            if s.ndim != 2 or s.shape[0] != n:
+                raise EpisodeError(f'{name}: states must be ({n}, S), got {s.shape}')
+        else:
+            a_dim = 7
+            if s.shape != (n, 7):
+                raise EpisodeError(f'{name}: states must be ({n}, 7), got {s.shape}')
+        if a.shape != (n - 1, a_dim):
+            raise EpisodeError(f'{name}: actions must be ({n - 1}, {a_dim}), got {a.shape}')
         if t.shape != (n,):
             raise EpisodeError(f'{name}: timestamps must be ({n},), got {t.shape}')
         for key, arr in (('states', s), ('actions', a), ('timestamps', t)):

@@ -56,6 +56,12 @@ def add_arguments(parser):
                         help='scene appearance per episode: none (nominal), train (the '
                              'randomised play-data family) or unseen (a held-out family)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    parser.add_argument('--env', default='',
+                        help='evaluate on another environment instead of the simulated arm: '
+                             'ogbench:<env> or gym:<id>, on its own tasks, goal images and '
+                             'success check (--checkpoint must be a model trained on it)')
+    parser.add_argument('--env-tasks', default='',
+                        help='with --env: comma list of task ids (default: all of them)')
     from jepa_ros.eval.runner import CPU_PLANNER_DEFAULTS
     add_config_arguments(parser, PlannerConfig, skip=('seed', 'profile'),
                          defaults=CPU_PLANNER_DEFAULTS)
@@ -109,6 +115,9 @@ def run(args) -> int:
     """Run the evaluation; 0 on success (whatever the success rate), 2 on a bad setting."""
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     os.environ.setdefault('MUJOCO_GL', 'egl')
+    if getattr(args, 'env', ''):
+        from jepa_ros.eval.env_cli import run_env
+        return run_env(args)
     try:
         cfg, planner_cfg = config_from_args(args)
     except ConfigError as exc:

@@ -40,7 +40,7 @@ class CompactConfig:
     latent_tokens: int = 1       # summary tokens per view (1: CLS only)
     num_views: int = 1
     action_dim: int = 7
-    state_dim: int = 7
+    state_dim: int = 7           # 0: conditioned on actions alone (an env's action box)
     pred_dim: int = 128
     pred_depth: int = 4
     pred_heads: int = 4
@@ -50,10 +50,12 @@ class CompactConfig:
     def validate(self):
         """Raise CheckpointError for an architecture that cannot be built."""
         for name in ('img_size', 'patch_size', 'enc_dim', 'enc_depth', 'enc_heads',
-                     'latent_dim', 'latent_tokens', 'num_views', 'action_dim', 'state_dim',
+                     'latent_dim', 'latent_tokens', 'num_views', 'action_dim',
                      'pred_dim', 'pred_depth', 'pred_heads', 'max_frames'):
             if int(getattr(self, name)) <= 0:
                 raise CheckpointError(f'CompactConfig.{name} must be positive')
+        if int(self.state_dim) < 0:
+            raise CheckpointError('CompactConfig.state_dim must be >= 0 (0: no state input)')
         if self.img_size % self.patch_size:
             raise CheckpointError(f'CompactConfig: img_size {self.img_size} is not a multiple '
                                   f'of patch_size {self.patch_size}')

@@ -20,14 +20,16 @@ class CompactWorldModel(WorldModel):
     """
     ``encode`` / ``start`` / ``rollout`` for a :class:`CompactWorldModelNet`.
 
-    ``normalization`` (7 floats each of ``action_mean``, ``action_std``, ``state_mean``,
-    ``state_std``) maps the planner's physical actions and states to the training scaling.
+    ``normalization`` (``action_mean``, ``action_std``, ``state_mean``, ``state_std``: the
+    model's action and state sizes, 7 each for the arm) maps the planner's physical actions
+    and states to the training scaling.
     ``history`` in ``start`` (past latents, actions, states) is optional: the predictor was
     trained causally, so it also predicts from the current frame alone.
     """
 
     def __init__(self, net, device='cpu', dtype: str = 'fp32',
-                 normalization: Optional[dict] = None, cameras=()):
+                 normalization: Optional[dict] = None, cameras=(),
+                 action_space: Optional[dict] = None):
         if dtype not in ('fp32', 'bf16'):
             raise ValueError(f"a compact world model runs in 'fp32' or 'bf16', got {dtype!r}")
         self.device = torch.device(device)
@@ -36,6 +38,12 @@ class CompactWorldModel(WorldModel):
         self.config = net.config
         self.image_size = self.config.img_size
         self.cameras = tuple(cameras)
+        # the env's action box for models trained on another environment (None: the arm's 7-D)
+        self.action_space = action_space
+        if action_space is not None and len(action_space.get('low', ())) != \
+                self.config.action_dim:
+            raise ValueError(f'the action box has {len(action_space.get("low", ()))} dims but '
+                             f'the model takes {self.config.action_dim}')
         self.profiler = Profiler()
         self.normalization = None
         if normalization is not None:
@@ -60,7 +68,7 @@ class CompactWorldModel(WorldModel):
         from jepa_ros.models.compact_checkpoint import load_compact
         net, extra = load_compact(name_or_dir, device=device)
         return cls(net, device=device, dtype=dtype, normalization=extra.get('normalization'),
-                   cameras=extra.get('cameras') or ())
+                   cameras=extra.get('cameras') or (), action_space=extra.get('action_space'))
 
     @property
     def num_views(self) -> int:

@@ -29,8 +29,11 @@ class PlannerConfig:
     """
     Settings of the latent-space MPC planner (CEM or MPPI) and its safety limits.
 
-    Actions are 7-D deltas in physical units, ``[dx, dy, dz, drx, dry, drz, dgripper]`` (metres,
-    radians, gripper closedness 0..1), as in V-JEPA 2-AC.
+    For the embedded arm, actions are 7-D deltas in physical units, ``[dx, dy, dz, drx, dry,
+    drz, dgripper]`` (metres, radians, gripper closedness 0..1), as in V-JEPA 2-AC, bounded by
+    the fields below. A model trained on another environment carries that env's action box
+    (``jepa_ros.planning.action_space.BoxSpace``): sampling then starts at the box centre with
+    ``box_std`` x the half-width, and the box is the only action limit.
     """
 
     # -- optimiser (official semantics by default)
@@ -55,6 +58,8 @@ class PlannerConfig:
     # -- improvements over upstream
     warm_start: bool = True
     warm_start_std: float = 0.25
+    # action-box models (other environments): first-iteration std as a fraction of half-width
+    box_std: float = 0.5
     stop_energy: Optional[float] = None
     mppi_temperature: float = 0.1
     # -- time to quality (all off by default: the official optimiser). See README "Planning
@@ -169,7 +174,7 @@ class PlannerConfig:
             if not 0.0 <= v < 1.0:
                 raise ConfigError(f'PlannerConfig.{name} must be in [0, 1), got {v}')
         for name in ('maxnorm', 'rotation_maxnorm', 'init_std_gripper', 'max_translation',
-                     'max_rotation', 'mppi_temperature', 'warm_start_std'):
+                     'max_rotation', 'mppi_temperature', 'warm_start_std', 'box_std'):
             v = getattr(self, name)
             require_finite(f'PlannerConfig.{name}', v)
             if v <= 0:

@@ -17,10 +17,9 @@ import dataclasses
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from jepa_ros.planning.action_space import action_space_for
 from jepa_ros.planning.config import PlannerConfig
 from jepa_ros.planning.energies import candidate_energy, planning_weights
-from jepa_ros.planning.geometry import roll_states
-from jepa_ros.planning.safety import apply_limits, hold_actions, integrate_path
 from jepa_ros.planning.world_model import run_rollout
 import numpy as np
 import torch
@@ -141,7 +140,11 @@ class _Planner:
         self.world_model = world_model
         self.config = config if config is not None else PlannerConfig()
         self.config.validate()
-        self.config = support_limited(self.config, getattr(world_model, 'normalization', None))
+        self.space = action_space_for(world_model, self.config)
+        if self.space.kind == 'ee7':
+            self.config = support_limited(self.config,
+                                          getattr(world_model, 'normalization', None))
+            self.space.cfg = self.config
         self.device = torch.device(getattr(world_model, 'device', 'cpu'))
         self.reset()
 
@@ -159,7 +162,8 @@ class _Planner:
         Return the plan for one replanning step.
 
         ``image``: uint8 (H, W, 3) observation (or pre-encoded float tokens); ``state``: (7,)
-        end-effector state; ``goal``: image, pre-encoded float tokens, or a GoalSequence;
+        end-effector state for the arm's action space, (0,) or None for an action box;
+        ``goal``: image, pre-encoded float tokens, or a GoalSequence;
         ``history``: optional real past frames for the predictor (see VJEPA2WorldModel.start).
         """
         cfg = self.config
@@ -168,9 +172,12 @@ class _Planner:
         if prof is not None:
             prof.reset()
             prof.sync = cfg.profile
-        s_np = np.asarray(state, dtype=np.float64).reshape(-1)
-        if s_np.shape != (7,):
-            raise ValueError(f'state must have 7 values [x, y, z, rx, ry, rz, gripper], got '
+        sd = self.space.state_dim
+        s_np = np.asarray(() if state is None or sd == 0 else state,
+                          dtype=np.float64).reshape(-1)
+        if s_np.shape != (sd,):
+            raise ValueError(f'state must have {sd} values '
+                             f'{"[x, y, z, rx, ry, rz, gripper]" if sd == 7 else ""}, got '
                              f'shape {np.asarray(state).shape}')
         if not np.isfinite(s_np).all():
             return self._hold(s_np, t0, f'current state is not finite: {s_np.tolist()}')
@@ -239,16 +246,12 @@ class _Planner:
     def _init_dist(self):
         cfg = self.config
         H = cfg.horizon
-        std0 = torch.zeros(H, 7, device=self.device)
-        std0[:, :3] = cfg.maxnorm
-        if cfg.optimize_rotation:
-            std0[:, 3:6] = cfg.rotation_maxnorm
-        std0[:, 6] = cfg.init_std_gripper
+        std0 = self.space.init_std(self.device).expand(H, -1).clone()
         if cfg.warm_start and self._prev_mean is not None:
             prev = self._prev_mean
             mean = torch.cat([prev[1:], prev[-1:]], dim=0)
             return mean.clone(), std0 * cfg.warm_start_std
-        return torch.zeros(H, 7, device=self.device), std0
+        return self.space.centre(self.device).expand(H, -1).clone(), std0
 
     def _sample(self, mean, std, n=None):
         cfg = self.config
@@ -261,24 +264,14 @@ class _Planner:
         return self._clip(noise * std + mean)
 
     def _clip(self, a):
-        """Clamp candidate sequences [S, H, 7] to the optimiser's action bounds (in place)."""
-        cfg = self.config
-        a[..., :3] = a[..., :3].clamp(-cfg.maxnorm, cfg.maxnorm)
-        if cfg.optimize_rotation:
-            a[..., 3:6] = a[..., 3:6].clamp(-cfg.rotation_maxnorm, cfg.rotation_maxnorm)
-        else:
-            a[..., 3:6] = 0.0
-        a[..., 6] = a[..., 6].clamp(cfg.gripper_low, cfg.gripper_high)
-        return a
+        """Clamp candidate sequences [S, H, A] to the optimiser's action bounds (in place)."""
+        return self.space.clip(a)
 
     def _momentum(self, mean, std, new_mean, new_std):
-        cfg = self.config
-        mm = torch.full((7,), cfg.momentum_mean, device=self.device)
-        ms = torch.full((7,), cfg.momentum_std, device=self.device)
-        mm[6], ms[6] = cfg.momentum_mean_gripper, cfg.momentum_std_gripper
+        mm, ms = self.space.momentum(self.device)
         mean = new_mean * (1.0 - mm) + mean * mm
         std = new_std * (1.0 - ms) + std * ms
-        if not self.config.optimize_rotation:
+        if self.space.kind == 'ee7' and not self.config.optimize_rotation:
             mean[:, 3:6] = 0.0
             std[:, 3:6] = 0.0
         return mean, std
@@ -302,7 +295,7 @@ class _Planner:
                 if carry is not None:  # iCEM: last iteration's elites compete again
                     k = min(len(carry), n - cfg.topk)
                     actions[:k] = carry[:k]
-                states = roll_states(s_t, actions)[:, :-1]
+                states = self.space.roll(s_t, actions)
             pred = self._rollout(ctx, actions, states)
             with _section(prof, 'energy', self.device):
                 e = self._energy(pred, z_goal, weights)
@@ -345,7 +338,7 @@ class _Planner:
 
     def _refine(self, ctx, s_t, z_goal, weights, starts):
         """
-        Return ``starts`` [n, H, 7] after ``grad_steps`` projected Adam steps on their energy.
+        Return ``starts`` [n, H, A] after ``grad_steps`` projected Adam steps on their energy.
 
         The energy is differentiated through the world model's float32 path
         (``differentiable_rollout``); each row keeps the best sequence it visited (energies of
@@ -354,10 +347,7 @@ class _Planner:
         cfg = self.config
         wm = self.world_model
         x = starts.detach().clone()
-        lr = torch.full((7,), cfg.grad_lr, device=self.device)
-        lr[6] = cfg.grad_lr * cfg.init_std_gripper / cfg.maxnorm
-        if not cfg.optimize_rotation:
-            lr[3:6] = 0.0
+        lr = cfg.grad_lr * self.space.scale(self.device)
         m1 = torch.zeros_like(x)
         m2 = torch.zeros_like(x)
         best_x, best_e = x.clone(), torch.full((x.shape[0],), float('inf'), device=self.device)
@@ -366,7 +356,7 @@ class _Planner:
         for i in range(cfg.grad_steps + 1):
             x.requires_grad_(True)
             with torch.enable_grad():
-                states = roll_states(s_t, x)[:, :-1]
+                states = self.space.roll(s_t, x)
                 pred = wm.differentiable_rollout(ctx, x, states,
                                                  return_all=cfg.energy_horizon == 'all')
                 e = self._energy(pred, z_goal, weights)
@@ -407,10 +397,8 @@ class _Planner:
         reason, notes = 'ok', []
         for rank, (label, seq) in enumerate(candidates):
             a = seq.detach().cpu().double().numpy().copy()
-            small = np.abs(a[:, 6]) < cfg.gripper_deadband
-            a[small, 6] = 0.0
             try:
-                safe, notes = apply_limits(a, s_np, cfg)
+                safe, notes = self.space.finalize(a, s_np)
             except ValueError as exc:
                 reason = f'{label}: {exc}'
                 continue
@@ -422,7 +410,7 @@ class _Planner:
                               f'{label})')
                 self._prev_mean = seq.detach().clone()
                 return Plan(first_action=safe[0].copy(), actions=safe,
-                            ee_path=integrate_path(safe, s_np), energies=r['energies'],
+                            ee_path=self.space.path(safe, s_np), energies=r['energies'],
                             final_energy=fe, ok=True, reason=reason,
                             ms=1e3 * (time.perf_counter() - t0), iterations=r['iterations'],
                             elite_energies=r['elite'], dropped=r['dropped'], notes=notes,
@@ -468,13 +456,13 @@ class _Planner:
 
     @torch.no_grad()
     def _precise_energy(self, ctx, s_t, actions, z_goal, weights=None) -> torch.Tensor:
-        """Energies of ``actions`` [n, H, 7] with the world model's float32 path, if any."""
+        """Energies of ``actions`` [n, H, A] with the world model's float32 path, if any."""
         return self._energy(self._precise_tokens(ctx, s_t, actions), z_goal, weights)
 
     @torch.no_grad()
     def _precise_tokens(self, ctx, s_t, actions) -> torch.Tensor:
         """Predicted tokens the energy needs, from the world model's float32 path, if any."""
-        states = roll_states(s_t, actions)[:, :-1]
+        states = self.space.roll(s_t, actions)
         wm = self.world_model
         all_steps = self.config.energy_horizon == 'all'
         if hasattr(wm, 'precise_rollout'):
@@ -495,9 +483,9 @@ class _Planner:
         """
         cfg = self.config
         H = starts.shape[1]
-        dims = [0, 1, 2] + ([3, 4, 5] if cfg.optimize_rotation else []) + [6]
-        h = torch.tensor([1e-3 if d != 6 else 1e-3 * cfg.init_std_gripper / cfg.maxnorm
-                          for d in dims], device=self.device)
+        dims = self.space.free_dims()
+        h = 1e-3 * self.space.scale(self.device)[dims]
+        upper = self.space.upper()
         free = [(t, d) for t in range(H) for d in dims]
         steps = torch.stack([h[j % len(dims)] for j in range(len(free))])
         e0 = self._precise_energy(ctx, s_t, starts, z_goal, weights)
@@ -514,9 +502,7 @@ class _Planner:
             batch = x[None].repeat(len(free) + 1, 1, 1)
             sign = torch.ones(len(free), device=self.device)
             for j, (t, d) in enumerate(free):
-                hi = cfg.gripper_high if d == 6 else (
-                    cfg.rotation_maxnorm if d in (3, 4, 5) else cfg.maxnorm)
-                if float(x[t, d]) + float(steps[j]) > hi:  # stay inside the bounds
+                if float(x[t, d]) + float(steps[j]) > upper[d]:  # stay inside the bounds
                     sign[j] = -1.0
                 batch[j + 1, t, d] += sign[j] * steps[j]
             tokens = self._precise_tokens(ctx, s_t, batch)
@@ -560,18 +546,16 @@ class _Planner:
         a = torch.as_tensor(actions_np, dtype=torch.float32, device=self.device)[None]
         if self.config.final_choice == 'best':  # the returned plan's float32 energy
             return float(self._precise_energy(ctx, s_t, a, z_goal, weights)[0])
-        states = roll_states(s_t, a)[:, :-1]
+        states = self.space.roll(s_t, a)
         pred = self._rollout(ctx, a, states)
         return float(self._energy(pred, z_goal, weights)[0])
 
     def _hold(self, s_np, t0, reason) -> Plan:
         self._prev_mean = None
         self._prev_elites = None
-        H = self.config.horizon
-        acts = hold_actions(H)
-        start = s_np if np.isfinite(s_np).all() else np.zeros(7)
+        acts = self.space.hold(self.config.horizon)
         return Plan(first_action=acts[0].copy(), actions=acts,
-                    ee_path=integrate_path(acts, start), energies=[],
+                    ee_path=self.space.path(acts, s_np), energies=[],
                     final_energy=float('nan'), ok=False, reason='hold: ' + reason,
                     ms=1e3 * (time.perf_counter() - t0), iterations=0, method=self.method)
 

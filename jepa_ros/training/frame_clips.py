@@ -19,8 +19,10 @@ import torch
 class FrameClips:
     """Index of every clip start; ``get`` returns normalised tensors for a list of clips."""
 
-    def __init__(self, episodes, views: Sequence[int], clip_len: int, frame_stride: int = 1):
+    def __init__(self, episodes, views: Sequence[int], clip_len: int, frame_stride: int = 1,
+                 use_states: bool = True):
         self.episodes = list(episodes)
+        self.use_states = bool(use_states)  # False: states come back with size 0
         self.views = list(views)
         self.clip_len = int(clip_len)
         self.stride = int(frame_stride)
@@ -47,7 +49,7 @@ class FrameClips:
 
     def get(self, idx, norm, device):
         """
-        Return ``(images [B, T, V, 3, H, W], actions [B, T-1, 7], states [B, T-1, 7])``.
+        Return ``(images [B, T, V, 3, H, W], actions [B, T-1, A], states [B, T-1, S])``.
 
         Images are ImageNet-normalised floats; actions (the sum of the strided steps) and
         states are normalised with ``norm``; states are those before each action.
@@ -58,9 +60,11 @@ class FrameClips:
             ep = self.episodes[e]
             ts = t + self.stride * np.arange(self.clip_len)
             imgs.append(self.frames[e][ts])
-            cums = np.concatenate([np.zeros((1, 7)), np.cumsum(ep.actions, axis=0)])
+            cums = np.concatenate([np.zeros((1, ep.actions.shape[1])),
+                                   np.cumsum(ep.actions, axis=0)])
             acts.append(cums[ts[1:]] - cums[ts[:-1]])
-            sts.append(ep.states[ts[:-1]])
+            st = ep.states[ts[:-1]]
+            sts.append(st if self.use_states else st[:, :0])
         x = torch.from_numpy(np.stack(imgs)).to(device)
         x = x.permute(0, 1, 2, 5, 3, 4).float().div_(255.0)
         mean = x.new_tensor(IMAGENET_MEAN).view(1, 1, 1, 3, 1, 1)

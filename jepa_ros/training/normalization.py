@@ -3,7 +3,8 @@
 """
 Action and state normalisation, stored with the model as ``extra['normalization']``.
 
-The planner (VJEPA2WorldModel) applies the same statistics, so they are plain lists of 7 floats.
+The planner's world model applies the same statistics, so they are plain lists of floats (7 each
+for the embedded arm; an environment's action and proprioception sizes otherwise).
 """
 
 from typing import Dict, List
@@ -16,13 +17,15 @@ KEYS = ('action_mean', 'action_std', 'state_mean', 'state_std')
 def compute_normalization(states: np.ndarray, actions: np.ndarray,
                           min_std: float = 1e-3) -> Dict[str, List[float]]:
     """
-    Return per-dimension mean/std of states (N, 7) and actions (M, 7).
+    Return per-dimension mean/std of states (N, S) and actions (M, A) (S may be 0).
 
     Dimensions that never move (e.g. a fixed gripper) get std ``min_std`` rather than 0, so
     normalising them cannot blow up.
     """
-    states = np.asarray(states, dtype=np.float64).reshape(-1, 7)
-    actions = np.asarray(actions, dtype=np.float64).reshape(-1, 7)
+    states = np.asarray(states, dtype=np.float64)
+    actions = np.asarray(actions, dtype=np.float64)
+    states = states.reshape(len(states), -1) if states.ndim != 2 else states
+    actions = actions.reshape(len(actions), -1) if actions.ndim != 2 else actions
     if len(states) == 0 or len(actions) == 0:
         raise ValueError('normalisation needs at least one state and one action')
     if not (np.isfinite(states).all() and np.isfinite(actions).all()):

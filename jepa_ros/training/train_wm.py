@@ -110,8 +110,8 @@ def add_arguments(parser):
     return parser
 
 
-def build_net(cfg: TrainWMConfig, num_views: int):
-    """Return a fresh CompactWorldModelNet for ``cfg``."""
+def build_net(cfg: TrainWMConfig, num_views: int, action_dim: int = 7, state_dim: int = 7):
+    """Return a fresh CompactWorldModelNet for ``cfg`` and the data's action/state sizes."""
     from jepa_ros.models.compact import CompactConfig, CompactWorldModelNet
     from jepa_ros.utils.config import ConfigError
     from jepa_ros.models.config import CheckpointError
@@ -121,6 +121,7 @@ def build_net(cfg: TrainWMConfig, num_views: int):
             enc_depth=cfg.enc_depth, enc_heads=cfg.enc_heads, latent_dim=cfg.latent_dim,
             latent_tokens=cfg.latent_tokens, num_views=int(num_views), pred_dim=cfg.pred_dim,
             pred_depth=cfg.pred_depth, pred_heads=cfg.pred_heads,
+            action_dim=int(action_dim), state_dim=int(state_dim),
             max_frames=max(8, cfg.clip_len)))
     except CheckpointError as exc:
         raise ConfigError(f'train-wm: {exc}') from None
@@ -159,7 +160,25 @@ def _load_split(cfg, log):
                            'episode files are unreadable, corrupt or too short')
     views = view_indices(cfg, episodes)
     val = load_episodes(val_paths, cfg.image_size, min_steps=span) if val_paths else []
+    action_space(episodes + val)
     return episodes, val, views, val_paths
+
+
+def action_space(episodes):
+    """
+    Return the episodes' action box (None: the embedded arm's 7-D actions), the same for all.
+
+    Episodes of another environment carry ``metadata['action_space']``; a model trains on one
+    environment's actions, so mixed folders are refused with the names of two that differ.
+    """
+    from jepa_ros.data.episode import EpisodeError
+    first = episodes[0].metadata.get('action_space')
+    for ep in episodes[1:]:
+        other = ep.metadata.get('action_space')
+        if other != first:
+            raise EpisodeError(f'the episodes mix action spaces ({first} and {other}); train '
+                               'on the episodes of one environment per folder')
+    return first
 
 
 def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
@@ -193,13 +212,19 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
         out.mkdir(parents=True, exist_ok=True)
     state = ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME, kind=KIND) if cfg.resume else None
     episodes, val_eps, views, val_paths = _load_split(cfg, log)
-    data = FrameClips(episodes, views, cfg.clip_len, cfg.frame_stride)
-    val = FrameClips(val_eps, views, cfg.clip_len, cfg.frame_stride) if val_eps else None
-    norm = compute_normalization(np.concatenate([e.states for e in episodes]),
-                                 np.concatenate([e.actions for e in episodes]))
+    space = action_space(episodes)
+    # an env's proprioception cannot be rolled forward at planning time: box models see
+    # actions alone (BoxSpace); the arm's 7-D state is rolled by the planner and kept
+    use_states = space is None
+    data = FrameClips(episodes, views, cfg.clip_len, cfg.frame_stride, use_states)
+    val = (FrameClips(val_eps, views, cfg.clip_len, cfg.frame_stride, use_states)
+           if val_eps else None)
+    all_states = np.concatenate([e.states for e in episodes]) if use_states else np.zeros((1, 0))
+    all_actions = np.concatenate([e.actions for e in episodes])
+    norm = compute_normalization(all_states, all_actions)
     cameras = [episode_cameras(episodes[0])[i] for i in views]
     torch.manual_seed(cfg.seed)
-    net = build_net(cfg, len(views)).to(ctx.device)
+    net = build_net(cfg, len(views), all_actions.shape[1], all_states.shape[1]).to(ctx.device)
     decay = [p for p in net.parameters() if p.ndim >= 2]
     no_decay = [p for p in net.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': cfg.weight_decay},
@@ -242,6 +267,9 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
              'cameras': cameras, 'train_wm': to_dict(cfg),
              'val_episodes': [str(p) for p in val_paths],
              'planner': {'energy': 'l2', 'horizon': 3}}
+    if space is not None:
+        extra['action_space'] = space
+        extra['env'] = episodes[0].metadata.get('env')
     n_params = sum(p.numel() for p in net.parameters())
     if ctx.is_main:
         log(f'train-wm: {len(episodes)} train / {len(val_eps)} val episodes, {len(data)} clips '

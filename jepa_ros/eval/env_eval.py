@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 jepa_ros contributors
+"""
+``jepa-ros eval --env NAME``: the planner on another environment's own evaluation tasks.
+
+For each task id, ``episodes`` seeded resets with the task's goal image; the planner replans
+every step towards that goal (its first action goes to the env, box-clipped) until the env's own
+success signal or the step budget. A random-action baseline runs on the same resets. Results
+JSON, a summary PNG (success per task, next to published numbers when given) and a GIF.
+"""
+
+import time
+from typing import Dict, List, Optional, Sequence
+
+from jepa_ros.envs.gym_env import goal_frames
+import numpy as np
+
+
+def run_env_episode(env, planner, task_id: int, seed: int, steps: int, method: str = 'planner',
+                    keep_frames: bool = False, rng=None) -> dict:
+    """Run one episode of ``task_id``; return its record (success, steps, plan ms, frames)."""
+    obs, goal = env.reset(seed=int(seed), task_id=int(task_id))
+    goal_img = goal_frames(goal)
+    if planner is not None:
+        planner.reset()
+    low, high = np.asarray(env.spec.action_low), np.asarray(env.spec.action_high)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    frames = [goal_frames(obs.frames)] if keep_frames else []
+    plan_ms, energies, holds, success, t = [], [], 0, bool(obs.success), 0
+    t_start = time.perf_counter()
+    while not success and t < steps:
+        if method == 'random':
+            action = rng.uniform(low, high)
+        else:
+            plan = planner.plan(goal_frames(obs.frames), None, goal_img)
+            plan_ms.append(plan.ms)
+            energies.append(plan.current_energy)
+            holds += 0 if plan.ok else 1
+            action = plan.first_action
+        obs = env.step(np.clip(action, low, high))
+        success = bool(obs.success)
+        t += 1
+        if keep_frames:
+            frames.append(goal_frames(obs.frames))
+    wall = time.perf_counter() - t_start
+    return {'task': int(task_id), 'seed': int(seed), 'success': success, 'steps': t,
+            'plan_ms': plan_ms, 'energies': energies, 'holds': holds,
+            'loop_hz': t / wall if wall > 0 else float('nan'), 'frames': frames,
+            'goal': goal_img}
+
+
+def _summary(recs: List[dict]) -> dict:
+    ms = [m for r in recs for m in r['plan_ms']]
+    return {'successes': int(sum(r['success'] for r in recs)), 'episodes': len(recs),
+            'success_rate': float(np.mean([r['success'] for r in recs])) if recs else 0.0,
+            'steps_mean': float(np.mean([r['steps'] for r in recs])) if recs else 0.0,
+            'plan_ms_mean': float(np.mean(ms)) if ms else float('nan'),
+            'plan_ms_p95': float(np.percentile(ms, 95)) if ms else float('nan'),
+            'loop_hz': float(np.mean([r['loop_hz'] for r in recs])) if recs else float('nan'),
+            'holds': int(sum(r['holds'] for r in recs)),
+            'seeds': [r['seed'] for r in recs],
+            'success_by_seed': [bool(r['success']) for r in recs]}
+
+
+def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, seed: int = 0,
+                 baselines: Sequence[str] = ('random',), videos: int = 1,
+                 progress: bool = True) -> dict:
+    """Evaluate ``planner`` (and ``baselines``) on every task; return the results dict."""
+    methods = ['planner'] + [b for b in baselines if b == 'random']
+    unknown = [b for b in baselines if b != 'random']
+    if unknown:
+        raise ValueError(f'env evaluation knows the baseline "random" only, got {unknown}')
+    total = len(tasks) * episodes * len(methods)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=total, desc=f'eval {env.spec.name}', unit='ep')
+    out: Dict[str, dict] = {}
+    video: List[dict] = []
+    for task in tasks:
+        out[f'task{task}'] = {}
+        for m in methods:
+            recs = []
+            for e in range(episodes):
+                ep_seed = seed * 1000 + 100 * int(task) + e
+                keep = m == 'planner' and e < videos
+                rec = run_env_episode(env, planner if m == 'planner' else None, task,
+                                      ep_seed, steps, method=m, keep_frames=keep,
+                                      rng=np.random.default_rng(ep_seed))
+                if keep:
+                    video.append(rec)
+                rec = {k: v for k, v in rec.items() if k not in ('frames', 'goal')}
+                recs.append(rec)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(f'task {task} {m} {sum(r["success"] for r in recs)}/'
+                                        f'{len(recs)}')
+            out[f'task{task}'][m] = dict(_summary(recs), records=recs)
+    if bar is not None:
+        bar.close()
+    overall = {m: _summary([r for t in out.values() for r in t[m]['records']]) for m in methods}
+    return {'env': env.spec.name, 'tasks': out, 'overall': overall, 'methods': methods,
+            'steps_budget': int(steps), 'episodes_per_task': int(episodes),
+            'action_space': env.spec.action_space(), '_video': video}
+
+
+def save_env_summary_png(path, results: dict, published: Optional[Dict[str, float]] = None):
+    """Bar chart of success per task and overall (published overall rates as lines)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = list(results['tasks']) + ['overall']
+    fig, ax = plt.subplots(figsize=(1.4 * len(names) + 2.5, 3.6))
+    width = 0.8 / len(results['methods'])
+    for j, m in enumerate(results['methods']):
+        rates = [100 * results['tasks'][t][m]['success_rate'] for t in names[:-1]]
+        rates.append(100 * results['overall'][m]['success_rate'])
+        xs = np.arange(len(names)) + (j - (len(results['methods']) - 1) / 2) * width
+        ax.bar(xs, rates, width, label=m)
+    for k, (label, rate) in enumerate((published or {}).items()):
+        ax.axhline(rate, ls='--', lw=0.8, color=f'C{k + 2}', label=f'{label} {rate:.0f}% '
+                   '(published)')
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel('success [%]')
+    ax.set_title(f'{results["env"]}: {results["episodes_per_task"]} episodes per task, '
+                 f'{results["steps_budget"]}-step budget', fontsize=9)
+    ax.legend(fontsize=7, loc='upper right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def save_env_video(path, records: List[dict], fps: float = 8.0):
+    """Write goal | camera frames of the recorded episodes as one looping GIF."""
+    import imageio.v3 as iio
+    from jepa_ros.eval.report import _label
+    frames = []
+    for rec in records:
+        goal = _label(rec['goal'], f'goal task {rec["task"]}')
+        for k, f in enumerate(rec['frames']):
+            frames.append(np.concatenate([goal, _label(f, f't={k}')], axis=1))
+        if frames:
+            frames.extend([_label(frames[-1], 'SUCCESS' if rec['success'] else 'fail',
+                                  bottom=True)] * 4)
+    if not frames:
+        raise ValueError('no frames to write')
+    iio.imwrite(path, np.stack(frames), extension='.gif', duration=int(1000 / fps), loop=0)
+    return path
