@@ -15,12 +15,13 @@ all: test
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt setup.py scripts/install_system_deps.sh
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-envs.txt setup.py scripts/install_system_deps.sh
 	bash scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install -q -r requirements-envs.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
