@@ -171,14 +171,14 @@ def test_collected_episodes_keep_the_env_sizes_and_box(point_data):
         assert np.all(np.abs(ep.actions) <= 1.0)
 
 
-def _train(data, out):
+def _train(data, out, stride=1):
     from jepa_ros.training.train_wm import train, TrainWMConfig
     cfg = TrainWMConfig(data=str(data), out=str(out), image_size=32, enc_dim=32, enc_depth=1,
                         enc_heads=2, latent_dim=16, pred_dim=32, pred_depth=1, pred_heads=2,
                         history=2, rollout_steps=1, batch_size=8, steps=6, log_every=3,
                         eval_every=3, checkpoint_every=3, warmup_steps=1,
                         sigreg_projections=16, val_fraction=0.2, val_clips=8, device='cpu',
-                        threads=1)
+                        threads=1, frame_stride=stride)
     train(cfg, log=lambda *_: None)
     return out / 'model'
 
@@ -234,3 +234,20 @@ def test_eval_on_the_env_tasks_writes_results(point_data, tmp_path):
                         '--checkpoint', 'default', '--episodes', '1', '--out', str(out),
                         '--quiet'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and 'train one on its episodes' in r.stderr
+
+
+def test_strided_model_plans_in_the_summed_box_and_runs_repeated_actions(point_data, tmp_path):
+    from jepa_ros.envs import make_env
+    from jepa_ros.eval.env_cli import check_model_fits
+    from jepa_ros.eval.env_eval import run_env_episode
+    from jepa_ros.planning import make_planner
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    from jepa_ros.planning.config import PlannerConfig
+    model = _train(point_data[2], tmp_path, stride=2)
+    wm = CompactWorldModel.from_checkpoint(str(model))
+    assert wm.action_repeat == 2 and wm.action_space['high'] == [2.0, 2.0]
+    env = make_env('gym:JepaRosPoint2D-v0', image_size=32)
+    check_model_fits(wm, env.spec)
+    planner = make_planner(wm, PlannerConfig(horizon=1, samples=16, topk=4, iterations=1))
+    rec = run_env_episode(env, planner, 1, seed=0, steps=5, action_repeat=2)
+    assert rec['steps'] == 5 and len(rec['plan_ms']) == 3   # plans at env steps 0, 2, 4

@@ -24,11 +24,14 @@ def check_model_fits(wm, spec):
                           f'box of {spec.name}: train one on its episodes (jepa-ros collect '
                           f'--env {spec.name} ..., then jepa-ros train-wm) and pass it with '
                           f'--checkpoint')
-    if len(space['low']) != len(spec.action_low) or not (
-            all(abs(a - b) < 1e-6 for a, b in zip(space['low'], spec.action_low))
-            and all(abs(a - b) < 1e-6 for a, b in zip(space['high'], spec.action_high))):
-        raise ConfigError(f'the model was trained on the action box {space["low"]}..'
-                          f'{space["high"]}, {spec.name} has {list(spec.action_low)}..'
+    k = int(getattr(wm, 'action_repeat', 1))
+    low = [v / k for v in space['low']]
+    high = [v / k for v in space['high']]
+    if len(low) != len(spec.action_low) or not (
+            all(abs(a - b) < 1e-6 for a, b in zip(low, spec.action_low))
+            and all(abs(a - b) < 1e-6 for a, b in zip(high, spec.action_high))):
+        raise ConfigError(f'the model was trained on the action box {low}..{high} (per env '
+                          f'step), {spec.name} has {list(spec.action_low)}..'
                           f'{list(spec.action_high)}')
     views = int(getattr(wm, 'num_views', 1))
     if views != len(spec.views):
@@ -75,12 +78,13 @@ def run_env(args) -> int:
         baselines = [] if args.baselines.strip().lower() == 'none' else [
             b.strip() for b in args.baselines.split(',') if b.strip() and b.strip() != 'untrained']
         planner = make_planner(loaded.world_model, planner_cfg)
+        repeat = int(getattr(loaded.world_model, 'action_repeat', 1))
         print(f'model: {loaded.description}; {env.spec.name}: tasks {tasks}, {args.episodes} '
-              f'episodes each, {steps}-step budget; planner {planner_cfg.method} '
+              f'episodes each, {steps}-step budget, {repeat} env step(s) per plan; planner {planner_cfg.method} '
               f'{planner_cfg.samples} x {planner_cfg.iterations}, horizon {planner_cfg.horizon}')
         results = run_env_eval(env, planner, tasks, args.episodes, steps, seed=args.seed,
                                baselines=baselines, videos=args.videos,
-                               progress=not args.quiet)
+                               progress=not args.quiet, action_repeat=repeat)
     finally:
         env.close()
     import torch

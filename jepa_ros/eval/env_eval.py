@@ -17,8 +17,14 @@ import numpy as np
 
 
 def run_env_episode(env, planner, task_id: int, seed: int, steps: int, method: str = 'planner',
-                    keep_frames: bool = False, rng=None) -> dict:
-    """Run one episode of ``task_id``; return its record (success, steps, plan ms, frames)."""
+                    keep_frames: bool = False, rng=None, action_repeat: int = 1) -> dict:
+    """
+    Run one episode of ``task_id``; return its record (success, steps, plan ms, frames).
+
+    ``steps`` counts env steps. With ``action_repeat`` k (a model trained on frames k env
+    steps apart) each plan's first action, a sum over k env steps, runs as k equal env
+    actions; success is checked after every env step.
+    """
     obs, goal = env.reset(seed=int(seed), task_id=int(task_id))
     goal_img = goal_frames(goal)
     if planner is not None:
@@ -28,6 +34,7 @@ def run_env_episode(env, planner, task_id: int, seed: int, steps: int, method: s
     frames = [goal_frames(obs.frames)] if keep_frames else []
     plan_ms, energies, holds, success, t = [], [], 0, bool(obs.success), 0
     t_start = time.perf_counter()
+    k = max(1, int(action_repeat))
     while not success and t < steps:
         if method == 'random':
             action = rng.uniform(low, high)
@@ -36,12 +43,15 @@ def run_env_episode(env, planner, task_id: int, seed: int, steps: int, method: s
             plan_ms.append(plan.ms)
             energies.append(plan.current_energy)
             holds += 0 if plan.ok else 1
-            action = plan.first_action
-        obs = env.step(np.clip(action, low, high))
-        success = bool(obs.success)
-        t += 1
-        if keep_frames:
-            frames.append(goal_frames(obs.frames))
+            action = np.asarray(plan.first_action) / k
+        for _ in range(k if method != 'random' else 1):
+            obs = env.step(np.clip(action, low, high))
+            success = bool(obs.success)
+            t += 1
+            if keep_frames:
+                frames.append(goal_frames(obs.frames))
+            if success or t >= steps:
+                break
     wall = time.perf_counter() - t_start
     return {'task': int(task_id), 'seed': int(seed), 'success': success, 'steps': t,
             'plan_ms': plan_ms, 'energies': energies, 'holds': holds,
@@ -64,7 +74,7 @@ def _summary(recs: List[dict]) -> dict:
 
 def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, seed: int = 0,
                  baselines: Sequence[str] = ('random',), videos: int = 1,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, action_repeat: int = 1) -> dict:
     """Evaluate ``planner`` (and ``baselines``) on every task; return the results dict."""
     methods = ['planner'] + [b for b in baselines if b == 'random']
     unknown = [b for b in baselines if b != 'random']
@@ -86,7 +96,8 @@ def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, 
                 keep = m == 'planner' and e < videos
                 rec = run_env_episode(env, planner if m == 'planner' else None, task,
                                       ep_seed, steps, method=m, keep_frames=keep,
-                                      rng=np.random.default_rng(ep_seed))
+                                      rng=np.random.default_rng(ep_seed),
+                                      action_repeat=action_repeat)
                 if keep:
                     video.append(rec)
                 rec = {k: v for k, v in rec.items() if k not in ('frames', 'goal')}
@@ -101,6 +112,7 @@ def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, 
     overall = {m: _summary([r for t in out.values() for r in t[m]['records']]) for m in methods}
     return {'env': env.spec.name, 'tasks': out, 'overall': overall, 'methods': methods,
             'steps_budget': int(steps), 'episodes_per_task': int(episodes),
+            'action_repeat': int(action_repeat),
             'action_space': env.spec.action_space(), '_video': video}
 
 

@@ -29,7 +29,7 @@ class CompactWorldModel(WorldModel):
 
     def __init__(self, net, device='cpu', dtype: str = 'fp32',
                  normalization: Optional[dict] = None, cameras=(),
-                 action_space: Optional[dict] = None):
+                 action_space: Optional[dict] = None, action_repeat: int = 1):
         if dtype not in ('fp32', 'bf16'):
             raise ValueError(f"a compact world model runs in 'fp32' or 'bf16', got {dtype!r}")
         self.device = torch.device(device)
@@ -40,6 +40,9 @@ class CompactWorldModel(WorldModel):
         self.cameras = tuple(cameras)
         # the env's action box for models trained on another environment (None: the arm's 7-D)
         self.action_space = action_space
+        # env steps per model step (train-wm --frame-stride): each planned action is run as
+        # this many equal env actions, its sum
+        self.action_repeat = max(1, int(action_repeat))
         if action_space is not None and len(action_space.get('low', ())) != \
                 self.config.action_dim:
             raise ValueError(f'the action box has {len(action_space.get("low", ()))} dims but '
@@ -68,7 +71,8 @@ class CompactWorldModel(WorldModel):
         from jepa_ros.models.compact_checkpoint import load_compact
         net, extra = load_compact(name_or_dir, device=device)
         return cls(net, device=device, dtype=dtype, normalization=extra.get('normalization'),
-                   cameras=extra.get('cameras') or (), action_space=extra.get('action_space'))
+                   cameras=extra.get('cameras') or (), action_space=extra.get('action_space'),
+                   action_repeat=int(extra.get('action_repeat') or 1))
 
     @property
     def num_views(self) -> int:

@@ -43,6 +43,7 @@ from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, j
                                        nonfinite_joints, pose_msg, stamp_seconds,
                                        trajectory_msg, twist_msg)
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
+from jepa_ros.ros.state_reader import LatestStateReader
 from jepa_ros.utils.config import ConfigError, to_dict
 from jepa_ros.utils.errors import UserError
 from nav_msgs.msg import Path
@@ -119,9 +120,10 @@ class PlannerNode(LifecycleNode):
     """
     World-model MPC as a managed node; see the module docstring.
 
-    Execution: every subscription, service and timer runs on one single-threaded executor and
-    only converts a message into :class:`jepa_ros.control.runtime.MPCRuntime` (microseconds
-    each, so 1 kHz ``joint_states`` cost little). Planning runs in a thread of its own at
+    Execution: camera and goal subscriptions, services and timers run on one single-threaded
+    executor and only convert a message into :class:`jepa_ros.control.runtime.MPCRuntime`;
+    ``ee_pose`` and ``joint_states`` (100-1000 Hz) have no callback at all: their newest
+    message is taken when read (:mod:`jepa_ros.ros.state_reader`). Planning runs in a thread of its own at
     ``rate_hz`` and never waits for a callback, nor a callback for it. While a plan takes longer
     than a period, a watchdog timer publishes the hold when an input goes stale, and the late
     plan is dropped if its frame is stale by then.
@@ -154,7 +156,7 @@ class PlannerNode(LifecycleNode):
         self._planning_since = None  # monotonic start of the plan in flight
         self._last_command_hold = True
         self._watchdog_timer = None
-        self._raw = {}               # newest serialized ee_pose / joint_states and receipt time
+        self._states = None          # LatestStateReader: newest ee_pose / joint_states
         self._take_lock = threading.Lock()
         self.world_model = self.planner = self.ik = self.runtime = None
         self.image_size = 0
@@ -300,14 +302,12 @@ class PlannerNode(LifecycleNode):
             self._subs = [self.create_subscription(Image, topic, self._view_callback(i),
                                                    sensor_qos())
                           for i, topic in enumerate(topics)]
+        # States may come at 100-1000 Hz: no callback per message (state_reader.py); the
+        # newest one is taken and decoded when the loop or the watchdog reads the inputs.
+        self._states = LatestStateReader(self, {'pose': (PoseStamped, 'ee_pose'),
+                                                'joints': (JointState, 'joint_states')},
+                                         state_qos(1))
         self._subs += [
-            # States may come at 100-1000 Hz: the callbacks keep only the newest serialized
-            # message and its receipt time; it is decoded once, when the loop or the watchdog
-            # reads the inputs (see _take_states).
-            self.create_subscription(PoseStamped, 'ee_pose', self._keep('pose'), state_qos(1),
-                                     raw=True),
-            self.create_subscription(JointState, 'joint_states', self._keep('joints'),
-                                     state_qos(1), raw=True),
             self.create_subscription(Image, 'goal_image', self._on_goal_image, command_qos(1)),
         ]
         self._srvs = [
@@ -335,6 +335,9 @@ class PlannerNode(LifecycleNode):
         self._stop_loop()
         for sub in self._subs:
             self.destroy_subscription(sub)
+        if self._states is not None:
+            self._states.destroy()
+            self._states = None
         for srv in self._srvs:
             self.destroy_service(srv)
         for p in self._pubs.values():
@@ -461,17 +464,14 @@ class PlannerNode(LifecycleNode):
         if self.runtime is not None:
             self.runtime.image(img, self._stamp(msg))
 
-    def _keep(self, kind):
-        def callback(data):
-            self._raw[kind] = (data, time.monotonic())
-        return callback
-
     def _take_states(self):
         """Decode the newest ee_pose and joint_states (if new) into the runtime."""
         with self._take_lock:
+            if self._states is None:
+                return
             for kind, cls, handle in (('pose', PoseStamped, self._on_pose),
                                       ('joints', JointState, self._on_joint_states)):
-                item = self._raw.pop(kind, None)
+                item = self._states.take(kind)
                 if item is not None:
                     handle(deserialize_message(item[0], cls), receipt=item[1])
 

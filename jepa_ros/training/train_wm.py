@@ -164,6 +164,19 @@ def _load_split(cfg, log):
     return episodes, val, views, val_paths
 
 
+def strided_box(space: dict, stride: int) -> dict:
+    """
+    Return the action box of one model step when a step spans ``stride`` env steps.
+
+    Clips of frames ``stride`` apart carry the sum of the actions between them, so a model
+    step's action lies in ``stride`` x the env's box; the planner plans in that box and the
+    env runs each planned action as ``stride`` equal env actions (``action_repeat``).
+    """
+    k = int(stride)
+    return dict(space, low=[k * float(v) for v in space['low']],
+                high=[k * float(v) for v in space['high']])
+
+
 def action_space(episodes):
     """
     Return the episodes' action box (None: the embedded arm's 7-D actions), the same for all.
@@ -268,7 +281,8 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
              'val_episodes': [str(p) for p in val_paths],
              'planner': {'energy': 'l2', 'horizon': 3}}
     if space is not None:
-        extra['action_space'] = space
+        extra['action_space'] = strided_box(space, cfg.frame_stride)
+        extra['action_repeat'] = int(cfg.frame_stride)
         extra['env'] = episodes[0].metadata.get('env')
     n_params = sum(p.numel() for p in net.parameters())
     if ctx.is_main:
