@@ -80,8 +80,8 @@ def run_env(args) -> int:
         planner = make_planner(loaded.world_model, planner_cfg)
         repeat = int(getattr(loaded.world_model, 'action_repeat', 1))
         print(f'model: {loaded.description}; {env.spec.name}: tasks {tasks}, {args.episodes} '
-              f'episodes each, {steps}-step budget, {repeat} env step(s) per plan; planner {planner_cfg.method} '
-              f'{planner_cfg.samples} x {planner_cfg.iterations}, horizon {planner_cfg.horizon}')
+              f'episodes each, {steps}-step budget, {repeat} env step(s) per plan; planner '
+              f'{planner_cfg.method} {planner_cfg.samples} x {planner_cfg.iterations}, horizon {planner_cfg.horizon}')
         results = run_env_eval(env, planner, tasks, args.episodes, steps, seed=args.seed,
                                baselines=baselines, videos=args.videos,
                                progress=not args.quiet, action_repeat=repeat)
