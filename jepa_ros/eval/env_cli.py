@@ -81,7 +81,8 @@ def run_env(args) -> int:
         repeat = int(getattr(loaded.world_model, 'action_repeat', 1))
         print(f'model: {loaded.description}; {env.spec.name}: tasks {tasks}, {args.episodes} '
               f'episodes each, {steps}-step budget, {repeat} env step(s) per plan; planner '
-              f'{planner_cfg.method} {planner_cfg.samples} x {planner_cfg.iterations}, horizon {planner_cfg.horizon}')
+              f'{planner_cfg.method} {planner_cfg.samples} x {planner_cfg.iterations}, '
+              f'horizon {planner_cfg.horizon}')
         results = run_env_eval(env, planner, tasks, args.episodes, steps, seed=args.seed,
                                baselines=baselines, videos=args.videos,
                                progress=not args.quiet, action_repeat=repeat)

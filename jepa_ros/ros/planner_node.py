@@ -124,9 +124,9 @@ class PlannerNode(LifecycleNode):
     executor and only convert a message into :class:`jepa_ros.control.runtime.MPCRuntime`;
     ``ee_pose`` and ``joint_states`` (100-1000 Hz) have no callback at all: their newest
     message is taken when read (:mod:`jepa_ros.ros.state_reader`). Planning runs in a thread
-    of its own at ``rate_hz`` and never waits for a callback, nor a callback for it. While a plan takes longer
-    than a period, a watchdog timer publishes the hold when an input goes stale, and the late
-    plan is dropped if its frame is stale by then.
+    of its own at ``rate_hz`` and never waits for a callback, nor a callback for it. While a
+    plan takes longer than a period, a watchdog timer publishes the hold when an input goes
+    stale, and the late plan is dropped if its frame is stale by then.
     """
 
     def __init__(self, **kwargs):
