@@ -251,3 +251,12 @@ def test_strided_model_plans_in_the_summed_box_and_runs_repeated_actions(point_d
     planner = make_planner(wm, PlannerConfig(horizon=1, samples=16, topk=4, iterations=1))
     rec = run_env_episode(env, planner, 1, seed=0, steps=5, action_repeat=2)
     assert rec['steps'] == 5 and len(rec['plan_ms']) == 3   # plans at env steps 0, 2, 4
+
+
+def test_train_ac_refuses_env_episodes_with_what_to_use(point_data, tmp_path):
+    from jepa_ros.training.train_ac import train, TrainACConfig
+    from jepa_ros.utils.config import ConfigError
+    cfg = TrainACConfig(data=str(point_data[2]), out=str(tmp_path), image_size=32, steps=2,
+                        device='cpu', encoder='preset:tiny')
+    with pytest.raises(ConfigError, match='use jepa-ros train-wm'):
+        train(cfg, log=lambda *_: None)

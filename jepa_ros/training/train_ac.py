@@ -224,6 +224,13 @@ def train(cfg: TrainACConfig, stop_after: Optional[int] = None,
         raise EpisodeError(f'no usable training episode in {cfg.data}: all {len(train_paths)} '
                            'episode files are unreadable, corrupt or too short (see the '
                            'warnings above); record or collect them again')
+    env_eps = [e for e in episodes if isinstance(e.metadata.get('action_space'), dict)]
+    if env_eps:
+        from jepa_ros.utils.config import ConfigError
+        raise ConfigError(f'{cfg.data} holds episodes of {env_eps[0].metadata.get("env")} '
+                          f'(its own action box): train-ac trains the V-JEPA 2-AC predictor on '
+                          f'the 7-D end-effector states of the arm; use jepa-ros train-wm '
+                          f'for other environments')
     data = FeatureClips(episodes, tokens, cfg.clip_len, cfg.frame_stride)
     val = None
     if val_paths and ctx.is_main:
