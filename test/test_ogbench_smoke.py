@@ -53,3 +53,24 @@ def test_collect_train_and_plan_one_step(tmp_path):
         assert isinstance(step.success, bool)
     finally:
         env.close()
+
+
+@pytest.mark.parametrize('name', ['visual-cube-double-v0', 'visual-scene-v0',
+                                  'visual-puzzle-3x3-v0'])
+def test_the_same_commands_work_on_the_other_manipulation_envs(tmp_path, name):
+    from jepa_ros.cli import main
+    from jepa_ros.data import list_episodes
+    from jepa_ros.data.episode import read_episode
+    from jepa_ros.envs import make_env
+    out = tmp_path / 'play'
+    assert main(['collect', '--env', f'ogbench:{name}', '--episodes', '1', '--steps', '4',
+                 '--save-size', '32', '--out', str(out)]) == 0
+    ep = read_episode(list_episodes(out)[0])
+    assert ep.actions.shape == (3, 5) and ep.metadata['env'] == f'ogbench:{name}'
+    env = make_env(f'ogbench:{name}', image_size=32)
+    try:
+        assert env.spec.num_tasks == 5
+        obs, goal = env.reset(seed=1, task_id=5)
+        assert goal[0].shape == (32, 32, 3) and not env.step(np.zeros(5)).success
+    finally:
+        env.close()
