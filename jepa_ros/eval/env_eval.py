@@ -122,7 +122,8 @@ def save_env_summary_png(path, results: dict, published: Optional[Dict[str, floa
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     names = list(results['tasks']) + ['overall']
-    fig, ax = plt.subplots(figsize=(1.4 * len(names) + 2.5, 3.6))
+    fig, (ax, ax_e) = plt.subplots(1, 2, figsize=(1.4 * len(names) + 7.5, 3.6),
+                                   gridspec_kw={'width_ratios': [len(names) + 1, 4]})
     width = 0.8 / len(results['methods'])
     for j, m in enumerate(results['methods']):
         rates = [100 * results['tasks'][t][m]['success_rate'] for t in names[:-1]]
@@ -131,13 +132,24 @@ def save_env_summary_png(path, results: dict, published: Optional[Dict[str, floa
         ax.bar(xs, rates, width, label=m)
     for k, (label, rate) in enumerate((published or {}).items()):
         ax.axhline(rate, ls='--', lw=0.8, color=f'C{k + 2}', label=f'{label} {rate:.0f}% '
-                   '(published)')
+                   '(published: own data, other goals)')
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, 100)
     ax.set_ylabel('success [%]')
     ax.set_title(f'{results["env"]}: {results["episodes_per_task"]} episodes per task, '
                  f'{results["steps_budget"]}-step budget', fontsize=9)
     ax.legend(fontsize=7, loc='upper right')
+    for task in names[:-1]:   # does planning bring the latent closer to the goal?
+        recs = results['tasks'][task]['planner']['records']
+        longest = max((len(r['energies']) for r in recs), default=0)
+        if longest:
+            padded = np.array([r['energies'] + [r['energies'][-1]] * (longest - len(
+                r['energies'])) if r['energies'] else [np.nan] * longest for r in recs])
+            ax_e.plot(np.nanmean(padded, axis=0), label=task)
+    ax_e.set_xlabel('plan step')
+    ax_e.set_ylabel('energy to the goal')
+    ax_e.set_title('planner: mean energy of the current frame', fontsize=9)
+    ax_e.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
