@@ -11,7 +11,12 @@ train-wm and eval take their sizes from it. The embedded Panda keeps its own ric
 
 from jepa_ros.envs.base import EnvAdapter, EnvSetupError, EnvSpec, EnvStep
 
-PREFIXES = ('ogbench:', 'gym:')
+# prefix -> (optional package, its pinned install, adapter module, adapter class)
+ADAPTERS = {
+    'ogbench': ('ogbench', 'ogbench==1.2.2', 'jepa_ros.envs.ogbench_env', 'OGBenchEnv'),
+    'gym': ('gymnasium', 'gymnasium==1.4.0', 'jepa_ros.envs.gym_env', 'GymImageEnv'),
+}
+PREFIXES = tuple(f'{p}:' for p in ADAPTERS)
 
 
 def make_env(name: str, image_size: int = 64, seed: int = 0) -> EnvAdapter:
@@ -21,25 +26,20 @@ def make_env(name: str, image_size: int = 64, seed: int = 0) -> EnvAdapter:
     A missing optional package raises ImportError naming what to install; a name without a
     known prefix or an env that cannot be adapted raises EnvSetupError saying what to use.
     """
+    import importlib
     name = str(name).strip()
-    if name.startswith('ogbench:'):
-        try:
-            import ogbench  # noqa: F401
-        except ImportError:
-            raise ImportError(f'{name} needs the optional package ogbench: pip install '
-                              'ogbench==1.2.2 (CI and make install it)') from None
-        from jepa_ros.envs.ogbench_env import OGBenchEnv
-        return OGBenchEnv(name.split(':', 1)[1], image_size=image_size, seed=seed)
-    if name.startswith('gym:'):
-        try:
-            import gymnasium  # noqa: F401
-        except ImportError:
-            raise ImportError(f'{name} needs the optional package gymnasium: pip install '
-                              'gymnasium==1.4.0') from None
-        from jepa_ros.envs.gym_env import GymImageEnv
-        return GymImageEnv(name.split(':', 1)[1], image_size=image_size, seed=seed)
-    raise EnvSetupError(f'unknown environment {name!r}: use ogbench:<env name> (e.g. '
-                        f'ogbench:visual-cube-single-v0) or gym:<gymnasium id>')
+    prefix, _, env_name = name.partition(':')
+    if prefix not in ADAPTERS or not env_name:
+        raise EnvSetupError(f'unknown environment {name!r}: use ogbench:<env name> (e.g. '
+                            f'ogbench:visual-cube-single-v0) or gym:<gymnasium id>')
+    package, pin, module, cls = ADAPTERS[prefix]
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        raise ImportError(f'{name} needs the optional package {package}: pip install {pin} '
+                          '(make and CI install it from requirements-envs.txt)') from None
+    adapter = getattr(importlib.import_module(module), cls)
+    return adapter(env_name, image_size=image_size, seed=seed)
 
 
 __all__ = ['EnvAdapter', 'EnvSetupError', 'EnvSpec', 'EnvStep', 'PREFIXES', 'make_env']
