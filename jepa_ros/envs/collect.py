@@ -65,13 +65,10 @@ def collect_env(name: str, out: str, episodes: int, steps: int, seed: int = 0,
     if progress:
         from tqdm import tqdm
         bar = tqdm(bar, desc=f'collect {name}', unit='ep')
-    moved = []
     try:
         for i in bar:
             ep = collect_env_episode(env, steps, seed=seed * 100003 + start + i, policy=policy)
             write_episode(episode_path(out, start + i), ep, compress=compress)
-            moved.append(float(np.abs(np.diff(ep.states, axis=0)).sum())
-                         if ep.states.shape[1] else 0.0)
     finally:
         env.close()
     dt = time.perf_counter() - t0

@@ -160,8 +160,7 @@ def _load_split(cfg, log):
                            'episode files are unreadable, corrupt or too short')
     views = view_indices(cfg, episodes)
     val = load_episodes(val_paths, cfg.image_size, min_steps=span) if val_paths else []
-    action_space(episodes + val)
-    return episodes, val, views, val_paths
+    return episodes, val, views, val_paths, action_space(episodes + val)
 
 
 def strided_box(space: dict, stride: int) -> dict:
@@ -224,8 +223,7 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
     state = ckpt.load_checkpoint(out / ckpt.CHECKPOINT_NAME, kind=KIND) if cfg.resume else None
-    episodes, val_eps, views, val_paths = _load_split(cfg, log)
-    space = action_space(episodes)
+    episodes, val_eps, views, val_paths, space = _load_split(cfg, log)
     # an env's proprioception cannot be rolled forward at planning time: box models see
     # actions alone (BoxSpace); the arm's 7-D state is rolled by the planner and kept
     use_states = space is None
