@@ -81,6 +81,13 @@ def test_1khz_joint_states_do_not_stop_the_commands(tmp_path, tiny_model):  # no
         assert len(planned) >= 5, ([d['reason'] for d in recent], rate)
         assert len([m for t, m in client.log['delta_twist_cmds'] if t > t0]) >= 5
         assert rate > 500, rate       # the fake robot really published at high rate
+        # the camera and the states are read by the helper node that no executor spins (no
+        # callback per message); the executor's node subscribes to the goal topic only
+        for topic in ('/camera/image_raw', '/ee_pose', '/joint_states'):
+            readers = {i.node_name for i in client.node.get_subscriptions_info_by_topic(topic)}
+            assert readers == {'planner_node_polled'}, (topic, readers)
+        goal_readers = client.node.get_subscriptions_info_by_topic('/goal_image')
+        assert {i.node_name for i in goal_readers} == {'planner_node'}
     finally:
         client.close()
         check_clean_exit(proc, log)

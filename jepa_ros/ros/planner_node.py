@@ -32,7 +32,7 @@ import time
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from jepa_ros.control import hold_command, MPCNodeConfig
 from jepa_ros.control.commands import fit_image
-from jepa_ros.control.image_sync import check_view_count, split_views, ViewSync
+from jepa_ros.control.image_sync import check_view_count, DEFAULT_QUEUE, split_views, ViewSync
 from jepa_ros.control.loop import PeriodicThread
 from jepa_ros.control.watchdog import hold_reason_kind
 from jepa_ros.ros.image_conversion import image_to_numpy
@@ -42,8 +42,8 @@ from jepa_ros.ros.plan_display import PlanDisplay
 from jepa_ros.ros.planner_msgs import (base_frame_pose_state, diagnostics_msg, joint_position,
                                        nonfinite_joints, pose_msg, stamp_seconds,
                                        trajectory_msg, twist_msg)
+from jepa_ros.ros.polled_topics import PolledTopics
 from jepa_ros.ros.qos import command_qos, sensor_qos, state_qos
-from jepa_ros.ros.state_reader import LatestStateReader
 from jepa_ros.utils.config import ConfigError, to_dict
 from jepa_ros.utils.errors import UserError
 from nav_msgs.msg import Path
@@ -120,13 +120,14 @@ class PlannerNode(LifecycleNode):
     """
     World-model MPC as a managed node; see the module docstring.
 
-    Execution: camera and goal subscriptions, services and timers run on one single-threaded
-    executor and only convert a message into :class:`jepa_ros.control.runtime.MPCRuntime`;
-    ``ee_pose`` and ``joint_states`` (100-1000 Hz) have no callback at all: their newest
-    message is taken when read (:mod:`jepa_ros.ros.state_reader`). Planning runs in a thread
-    of its own at ``rate_hz`` and never waits for a callback, nor a callback for it. While a
-    plan takes longer than a period, a watchdog timer publishes the hold when an input goes
-    stale, and the late plan is dropped if its frame is stale by then.
+    Execution: cameras (15-60 Hz), ``ee_pose`` and ``joint_states`` (100-1000 Hz) have no
+    callback at all: their newest messages are taken, and frames decoded, when the loop reads
+    them (:mod:`jepa_ros.ros.polled_topics`). Planning runs in a thread of its own at
+    ``rate_hz`` and never waits for a callback, nor a callback for it; while a plan takes
+    longer than a period, a watchdog thread takes the inputs and publishes the hold when one
+    goes stale, and the late plan is dropped if its frame is stale by then. The executor
+    (single-threaded) is left with the goal topic, services and parameters: nothing wakes it
+    while the arm runs, so it never takes the GIL from a plan.
     """
 
     def __init__(self, **kwargs):
@@ -155,8 +156,8 @@ class PlannerNode(LifecycleNode):
         self._loop = None            # the planning thread
         self._planning_since = None  # monotonic start of the plan in flight
         self._last_command_hold = True
-        self._watchdog_timer = None
-        self._states = None          # LatestStateReader: newest ee_pose / joint_states
+        self._watchdog = None
+        self._polled = None          # PolledTopics: cameras, ee_pose, joint_states
         self._take_lock = threading.Lock()
         self.world_model = self.planner = self.ik = self.runtime = None
         self.image_size = 0
@@ -295,19 +296,16 @@ class PlannerNode(LifecycleNode):
     def _create_interfaces(self):
         cfg = self.cfg
         topics = self._topics
-        if self.runtime.sync is None:
-            self._subs = [self.create_subscription(Image, topics[0], self._on_image,
-                                                   sensor_qos(1))]
-        else:  # a few frames per topic: ViewSync matches them by stamp
-            self._subs = [self.create_subscription(Image, topic, self._view_callback(i),
-                                                   sensor_qos())
-                          for i, topic in enumerate(topics)]
-        # States may come at 100-1000 Hz: no callback per message (state_reader.py); the
-        # newest one is taken and decoded when the loop or the watchdog reads the inputs.
-        self._states = LatestStateReader(self, {'pose': (PoseStamped, 'ee_pose'),
-                                                'joints': (JointState, 'joint_states')},
-                                         state_qos(1))
-        self._subs += [
+        # Cameras (15-60 Hz each) and states (100-1000 Hz) have no callback per message
+        # (polled_topics.py): the newest are taken, and frames decoded, when the loop or the
+        # watchdog reads the inputs. A multi-view model keeps a few frames per topic so that
+        # ViewSync can match them by stamp.
+        depth = 1 if self.runtime.sync is None else DEFAULT_QUEUE
+        polled = {f'view{i}': (Image, t, sensor_qos(depth)) for i, t in enumerate(topics)}
+        polled.update(pose=(PoseStamped, 'ee_pose', state_qos(1)),
+                      joints=(JointState, 'joint_states', state_qos(1)))
+        self._polled = PolledTopics(self, polled)
+        self._subs = [
             self.create_subscription(Image, 'goal_image', self._on_goal_image, command_qos(1)),
         ]
         self._srvs = [
@@ -335,9 +333,9 @@ class PlannerNode(LifecycleNode):
         self._stop_loop()
         for sub in self._subs:
             self.destroy_subscription(sub)
-        if self._states is not None:
-            self._states.destroy()
-            self._states = None
+        if self._polled is not None:
+            self._polled.destroy()
+            self._polled = None
         for srv in self._srvs:
             self.destroy_service(srv)
         for p in self._pubs.values():
@@ -354,8 +352,9 @@ class PlannerNode(LifecycleNode):
             self._display.reset()
         self._stopping = False
         self._loop = PeriodicThread(self.cfg.period_s, self._loop_step, name='jepa_ros planner')
-        self._watchdog_timer = self.create_timer(min(0.05, self.cfg.period_s / 2),
-                                                 self._on_watchdog)
+        self._watchdog = PeriodicThread(min(0.05, self.cfg.period_s / 2),
+                                              self._on_watchdog, name='jepa_ros watchdog')
+        self._watchdog.start()
         self._loop.start()
         self.get_logger().info(f'loop running at {self.cfg.rate_hz:g} Hz, command_mode '
                                f'{self.cfg.command_mode!r}')
@@ -368,9 +367,9 @@ class PlannerNode(LifecycleNode):
         The hold goes out at once; a plan still in flight cannot be interrupted, so the thread
         is then joined (its result is dropped) before the model and topics are released.
         """
-        if self._watchdog_timer is not None:
-            self.destroy_timer(self._watchdog_timer)
-            self._watchdog_timer = None
+        if self._watchdog is not None:
+            self._watchdog.stop(timeout=SHUTDOWN_JOIN_S)
+            self._watchdog = None
         loop, self._loop = self._loop, None
         with self._publish_lock:
             self._stopping = True   # a plan still in flight is dropped, never published
@@ -438,42 +437,44 @@ class PlannerNode(LifecycleNode):
             return self._fit(img)
         return np.stack([self._fit(v) for v in split_views(img, self.num_views)])
 
-    def _view_callback(self, index):
-        def callback(msg):
-            self._on_view(index, msg)
-        return callback
-
-    def _on_view(self, index, msg):
+    def _on_frame(self, index, msg, receipt):
+        """Fit a camera frame of view ``index`` into the runtime; drop a bad one with a log."""
         runtime = self.runtime
         if runtime is None:  # torn down meanwhile
             return
         try:
             img = self._fit(image_to_numpy(msg, 'rgb8'))
         except ValueError as exc:
-            self.get_logger().warn(f'camera frame on {runtime.sync.topics[index]} dropped: '
-                                   f'{exc}', throttle_duration_sec=5.0)
+            where = f' on {runtime.sync.topics[index]}' if runtime.sync is not None else ''
+            self.get_logger().warn(f'camera frame{where} dropped: {exc}',
+                                   throttle_duration_sec=5.0)
             return
-        runtime.view(index, img, self._stamp(msg))
-
-    def _on_image(self, msg):
-        try:
-            img = self._fit(image_to_numpy(msg, 'rgb8'))
-        except ValueError as exc:
-            self.get_logger().warn(f'camera frame dropped: {exc}', throttle_duration_sec=5.0)
-            return
-        if self.runtime is not None:
-            self.runtime.image(img, self._stamp(msg))
+        if runtime.sync is None:
+            runtime.image(img, self._stamp(msg), now=receipt)
+        else:
+            runtime.view(index, img, self._stamp(msg), now=receipt)
 
     def _take_states(self):
         """Decode the newest ee_pose and joint_states (if new) into the runtime."""
         with self._take_lock:
-            if self._states is None:
+            if self._polled is None:
                 return
             for kind, cls, handle in (('pose', PoseStamped, self._on_pose),
                                       ('joints', JointState, self._on_joint_states)):
-                item = self._states.take(kind)
+                item = self._polled.take(kind)
                 if item is not None:
                     handle(deserialize_message(item[0], cls), receipt=item[1])
+
+    def _take_inputs(self):
+        """Take the newest camera frames (decoded only now) and states into the runtime."""
+        with self._take_lock:
+            if self._polled is None:
+                return
+            keep = 1 if self.num_views == 1 else DEFAULT_QUEUE
+            for index in range(len(self._topics)):
+                for data, receipt in self._polled.take_recent(f'view{index}', keep):
+                    self._on_frame(index, deserialize_message(data, Image), receipt)
+        self._take_states()
 
     def _on_pose(self, msg, receipt=None):
         try:
@@ -511,6 +512,7 @@ class PlannerNode(LifecycleNode):
         self._set_goal(img, 'goal_image topic')
 
     def _on_capture_goal(self, request, response):
+        self._take_inputs()
         img, reason = self.runtime.latest_image(clock_now=self._clock_now())
         if reason is not None:
             response.success, response.message = False, reason
@@ -583,7 +585,7 @@ class PlannerNode(LifecycleNode):
             return
         if time.monotonic() - since < self.cfg.period_s:
             return
-        self._take_states()
+        self._take_inputs()
         reason = runtime.hold_reason(clock_now=self._clock_now())
         if reason is not None:
             self._log_hold(reason)
@@ -596,7 +598,7 @@ class PlannerNode(LifecycleNode):
             return
         self._planning_since = time.monotonic()
         try:
-            self._take_states()
+            self._take_inputs()
             result = runtime.step(clock_now=self._clock_now())
         except Exception as exc:  # never let one bad step end the loop silently
             if not self.context.ok():
@@ -631,7 +633,7 @@ class PlannerNode(LifecycleNode):
             if self._stopping:
                 return
             # the watchdog may have held meanwhile: a frame stale by now is never acted on
-            self._take_states()
+            self._take_inputs()
             reason = runtime.hold_reason(clock_now=self._clock_now())
             if reason is not None:
                 self._log_hold(reason)
