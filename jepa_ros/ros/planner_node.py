@@ -353,7 +353,7 @@ class PlannerNode(LifecycleNode):
         self._stopping = False
         self._loop = PeriodicThread(self.cfg.period_s, self._loop_step, name='jepa_ros planner')
         self._watchdog = PeriodicThread(min(0.05, self.cfg.period_s / 2),
-                                              self._on_watchdog, name='jepa_ros watchdog')
+                                        self._on_watchdog, name='jepa_ros watchdog')
         self._watchdog.start()
         self._loop.start()
         self.get_logger().info(f'loop running at {self.cfg.rate_hz:g} Hz, command_mode '
