@@ -10,6 +10,7 @@ on a software GL).
 
 import sys
 
+from jepa_ros.envs.base import EnvSetupError
 from jepa_ros.envs.ogbench_env import FrameRenderer, OGBenchEnv
 import numpy as np
 import pytest
@@ -75,6 +76,40 @@ def test_task_reset_goal_and_success(env):
     mujoco.mj_forward(u.model, u.data)
     step = env.step(np.zeros(5))
     assert step.success is True and step.info['success'] is True
+
+
+def test_offset_goal_restores_the_start_and_the_oracle_replay_succeeds(env, monkeypatch):
+    """The start is the saved state, the goal is its cubes' pose, and the oracle gets there."""
+    _no_frames(monkeypatch, env)
+    seed = next(s for s in range(20)      # a pair whose cube really moves
+                if env.reset_offset_goal(s, offset=12, max_start=60)[2]['cube_moved_m'] > 0.06)
+    first, goal, detail = env.reset_offset_goal(seed, offset=12, max_start=60)
+    assert detail['offset'] == 12 and 0 <= detail['start_step'] <= 60
+    assert detail['actions'].shape == (12, 5) and len(goal) == 1
+    assert first.success is False and env.unwrapped._mode == 'task'
+    u = env.unwrapped
+    assert np.linalg.norm(u.data.joint('object_joint_0').qpos[:3]
+                          - u.data.mocap_pos[u._cube_target_mocap_ids[0]]) > 0.06
+    succeeded = [env.step(a).success for a in detail['actions']]
+    assert succeeded[-1] is True          # the same actions from the restored state: the goal
+    first2, _, detail2 = env.reset_offset_goal(seed, offset=12, max_start=60)
+    np.testing.assert_array_equal(first.state, first2.state)   # reproducible from the seed
+    np.testing.assert_array_equal(detail['actions'], detail2['actions'])
+    np.random.seed(0)
+    for _ in range(5):                     # random actions do not move the cube there
+        step = env.step(np.random.uniform(-1, 1, 5))
+    assert step.success is False
+    env.reset(seed=0)                      # back to a play episode: play mode again
+    assert env.unwrapped._mode == 'data_collection'
+
+
+def test_offset_goal_needs_a_cube_env():
+    e = OGBenchEnv('visual-puzzle-3x3-v0', image_size=16, seed=0)
+    try:
+        with pytest.raises(EnvSetupError, match='offset goals need a cube env'):
+            e.reset_offset_goal(0)
+    finally:
+        e.close()
 
 
 @pytest.mark.parametrize('task_id', [0, 6, 1.5, True])

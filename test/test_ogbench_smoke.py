@@ -51,6 +51,15 @@ def test_collect_train_and_plan_one_step(tmp_path):
         assert np.all(np.abs(plan.first_action) <= 1.0)
         step = env.step(plan.first_action)
         assert isinstance(step.success, bool)
+        # stable-worldmodel's kind of episode: a goal 3 play steps ahead, 2 steps of budget
+        from jepa_ros.eval.env_eval import run_env_eval
+        res = run_env_eval(env, planner, [1], episodes=1, steps=2, goal_offset=3, videos=1,
+                           progress=False)
+        assert list(res['tasks']) == ['offset3'] and res['goal_offset'] == 3
+        rec = res['tasks']['offset3']['planner']['records'][0]
+        assert rec['steps'] <= 2 and rec['offset'] == 3 and 'actions' not in rec
+        assert res['overall']['random']['moved']['episodes'] in (0, 1)
+        assert res['_video'][0]['goal'].shape == (32, 32, 3)
     finally:
         env.close()
 

@@ -25,6 +25,13 @@ Facts of ogbench 1.2.2 this relies on:
 * play: the 'play' datasets come from ``mode='data_collection'`` episodes driven by the plan
   oracles (``ogbench.manipspace.oracles.plan``, noise 0.1, smoothing 0.5); when a plan is done
   the env draws a new target (``set_new_target``) and a fresh plan starts.
+* cube success: every cube within 0.04 m of its target (a mocap body, invisible in the pixels);
+  setting the targets to other positions gives the env's own check for another goal.
+
+:meth:`OGBenchEnv.reset_offset_goal` makes stable-worldmodel's evaluation episodes (facts of its
+``scripts/eval/config/cube.yaml``: start from a recorded state, goal = the state 25 steps later
+in the same trajectory, cube targets set to the goal's cube poses, 50-step budget), with the
+start and goal taken from a play episode made here instead of its expert dataset.
 """
 
 import contextlib
@@ -293,6 +300,65 @@ class OGBenchEnv(EnvAdapter):
         if ogbench_frame is not None:
             step.info['ogbench_goal'] = ogbench_frame
         return step, goal
+
+    def reset_offset_goal(self, seed: int, offset: int = 25, max_start: int = 150):
+        """
+        Start an episode whose goal lies ``offset`` play steps ahead of its start.
+
+        A seeded play episode runs its oracle for a start step drawn from 0..``max_start``,
+        saves the whole simulator state, runs ``offset`` more steps and keeps that frame as the
+        goal; then the saved state is restored and every cube's target is put at its goal pose,
+        so that the env's own success test (all cubes within 0.04 m) judges the episode. Return
+        ``(EnvStep, goal_frames, detail)``; ``detail`` has the start step, how far the cubes
+        moved between start and goal (``cube_moved_m``: under 0.04 m the start already counts
+        as a success) and the oracle's ``actions`` from start to goal (replayed from the start
+        they reach the goal: the physics is deterministic). Cube envs only: other objects'
+        goals are not mocap targets.
+        """
+        from ogbench.manipspace.envs.cube_env import CubeEnv
+        import mujoco
+        env = self._env
+        if not isinstance(env, CubeEnv):
+            raise EnvSetupError(f'offset goals need a cube env (success is each cube at its '
+                                f'target pose); {self.spec.name} is '
+                                f'{type(env).__name__.replace("StateObs", "")}')
+        if int(offset) < 1 or int(max_start) < 0:
+            raise ValueError(f'offset must be >= 1 and max_start >= 0, got {offset}, {max_start}')
+        rng = np.random.default_rng(int(seed))
+        step, _ = self.reset(seed=int(seed))
+        policy = self.play_policy(int(seed))
+        start_t = int(rng.integers(0, int(max_start) + 1))
+        for _ in range(start_t):
+            step = self.step(policy(step))
+        # everything mj_step reads, the solver's warm start too: a replay is then exact
+        kind = int(mujoco.mjtState.mjSTATE_INTEGRATION) | int(mujoco.mjtState.mjSTATE_WARMSTART)
+        saved = np.empty(mujoco.mj_stateSize(env.model, kind))
+        mujoco.mj_getState(env.model, env.data, saved, kind)
+        start = step
+        cubes = [f'object_joint_{i}' for i in range(env._num_cubes)]
+        start_pos = np.array([env.data.joint(c).qpos[:3] for c in cubes])
+        actions = []
+        for _ in range(int(offset)):
+            actions.append(policy(step))
+            step = self.step(actions[-1])
+        goal_frames = list(step.frames)
+        goal_pose = [env.data.joint(c).qpos.copy() for c in cubes]
+        mujoco.mj_setState(env.model, env.data, saved, kind)
+        for i, pose in enumerate(goal_pose):
+            mocap = env._cube_target_mocap_ids[i]
+            env.data.mocap_pos[mocap] = pose[:3]
+            env.data.mocap_quat[mocap] = pose[3:]
+        mujoco.mj_forward(env.model, env.data)
+        env._mode = 'task'        # success: every cube at its target, as in OGBench's tasks
+        env.post_step()
+        self._t = 0
+        moved = float(np.max(np.linalg.norm(np.array([p[:3] for p in goal_pose]) - start_pos,
+                                            axis=1)))
+        info = dict(start.info, success=bool(env._success), t=0, offset_goal=True)
+        first = EnvStep(frames=start.frames, state=start.state, success=bool(env._success),
+                        info=info)
+        return first, goal_frames, {'start_step': start_t, 'offset': int(offset),
+                                    'cube_moved_m': moved, 'actions': np.array(actions)}
 
     def step(self, action) -> EnvStep:
         """Apply one normalised action, clipped to [-1, 1], for one control period (0.05 s)."""

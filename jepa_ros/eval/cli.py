@@ -62,6 +62,10 @@ def add_arguments(parser):
                              'success check (--checkpoint must be a model trained on it)')
     parser.add_argument('--env-tasks', default='',
                         help='with --env: comma list of task ids (default: all of them)')
+    parser.add_argument('--goal-offset', type=int, default=0,
+                        help='with --env (cube envs): instead of its tasks, goals N play steps '
+                             'ahead of the start, as stable-worldmodel evaluates (25 there; '
+                             'budget --steps, default 2 N)')
     from jepa_ros.eval.runner import CPU_PLANNER_DEFAULTS
     add_config_arguments(parser, PlannerConfig, skip=('seed', 'profile'),
                          defaults=CPU_PLANNER_DEFAULTS)

@@ -74,18 +74,28 @@ def run_env(args) -> int:
         bad = [t for t in tasks if not 1 <= t <= n]
         if bad:
             raise ConfigError(f'--env-tasks {bad}: {env.spec.name} has tasks 1..{n}')
-        steps = args.steps if args.steps > 0 else env.spec.max_episode_steps
+        offset = int(getattr(args, 'goal_offset', 0) or 0)
+        if offset < 0:
+            raise ConfigError(f'--goal-offset must be >= 0, got {offset}')
+        if offset and not hasattr(env, 'reset_offset_goal'):
+            raise ConfigError(f'--goal-offset needs an OGBench cube env, not {env.spec.name}')
+        if offset:
+            tasks = []
+        steps = args.steps if args.steps > 0 else (
+            2 * offset if offset else env.spec.max_episode_steps)
         baselines = [] if args.baselines.strip().lower() == 'none' else [
             b.strip() for b in args.baselines.split(',') if b.strip() and b.strip() != 'untrained']
         planner = make_planner(loaded.world_model, planner_cfg)
         repeat = int(getattr(loaded.world_model, 'action_repeat', 1))
-        print(f'model: {loaded.description}; {env.spec.name}: tasks {tasks}, {args.episodes} '
+        what = f'goals {offset} play steps ahead' if offset else f'tasks {tasks}'
+        print(f'model: {loaded.description}; {env.spec.name}: {what}, {args.episodes} '
               f'episodes each, {steps}-step budget, {repeat} env step(s) per plan; planner '
               f'{planner_cfg.method} {planner_cfg.samples} x {planner_cfg.iterations}, '
               f'horizon {planner_cfg.horizon}')
         results = run_env_eval(env, planner, tasks, args.episodes, steps, seed=args.seed,
                                baselines=baselines, videos=args.videos,
-                               progress=not args.quiet, action_repeat=repeat)
+                               progress=not args.quiet, action_repeat=repeat,
+                               goal_offset=offset)
     finally:
         env.close()
     import torch
@@ -110,6 +120,9 @@ def format_env_table(results) -> str:
     for task, methods in list(results['tasks'].items()) + [('overall', results['overall'])]:
         for m, s in methods.items():
             ms = s['plan_ms_mean']
+            moved = s.get('moved')
             rows.append(f'{task:<9} {m:<8} {s["successes"]:>3}/{s["episodes"]:<4} '
-                        f'{s["steps_mean"]:>6.1f} {"-" if ms != ms else format(ms, ".0f"):>8}')
+                        f'{s["steps_mean"]:>6.1f} {"-" if ms != ms else format(ms, ".0f"):>8}'
+                        + (f'   cube moved: {moved["successes"]}/{moved["episodes"]}'
+                           if moved else ''))
     return '\n'.join(rows)

@@ -7,6 +7,11 @@ For each task id, ``episodes`` seeded resets with the task's goal image; the pla
 every step towards that goal (its first action goes to the env, box-clipped) until the env's own
 success signal or the step budget. A random-action baseline runs on the same resets. Results
 JSON, a summary PNG (success per task, next to published numbers when given) and a GIF.
+
+With ``goal_offset`` N the episodes are stable-worldmodel's kind instead (cube envs): start at a
+state of a play trajectory, goal = its frame N steps later, judged by the env's own success test
+on the goal's cube poses (``OGBenchEnv.reset_offset_goal``). Episodes whose cubes moved less
+than the success radius start as successes; they are counted apart (``moved``).
 """
 
 import time
@@ -16,16 +21,25 @@ from jepa_ros.envs.gym_env import goal_frames
 import numpy as np
 
 
+CUBE_SUCCESS_M = 0.04   # OGBench's cube success radius
+
+
 def run_env_episode(env, planner, task_id: int, seed: int, steps: int, method: str = 'planner',
-                    keep_frames: bool = False, rng=None, action_repeat: int = 1) -> dict:
+                    keep_frames: bool = False, rng=None, action_repeat: int = 1,
+                    goal_offset: int = 0) -> dict:
     """
-    Run one episode of ``task_id``; return its record (success, steps, plan ms, frames).
+    Run one episode of ``task_id`` (or an offset-goal one); return its record.
 
     ``steps`` counts env steps. With ``action_repeat`` k (a model trained on frames k env
     steps apart) each plan's first action, a sum over k env steps, runs as k equal env
     actions; success is checked after every env step.
     """
-    obs, goal = env.reset(seed=int(seed), task_id=int(task_id))
+    detail = {}
+    if goal_offset:
+        obs, goal, detail = env.reset_offset_goal(int(seed), int(goal_offset))
+        detail = {k: v for k, v in detail.items() if k != 'actions'}
+    else:
+        obs, goal = env.reset(seed=int(seed), task_id=int(task_id))
     goal_img = goal_frames(goal)
     if planner is not None:
         planner.reset()
@@ -56,12 +70,19 @@ def run_env_episode(env, planner, task_id: int, seed: int, steps: int, method: s
     return {'task': int(task_id), 'seed': int(seed), 'success': success, 'steps': t,
             'plan_ms': plan_ms, 'energies': energies, 'holds': holds,
             'loop_hz': t / wall if wall > 0 else float('nan'), 'frames': frames,
-            'goal': goal_img}
+            'goal': goal_img, **detail}
 
 
 def _summary(recs: List[dict]) -> dict:
     ms = [m for r in recs for m in r['plan_ms']]
-    return {'successes': int(sum(r['success'] for r in recs)), 'episodes': len(recs),
+    extra = {}
+    if recs and all('cube_moved_m' in r for r in recs):
+        moved = [r for r in recs if r['cube_moved_m'] >= CUBE_SUCCESS_M]
+        extra['moved'] = {'successes': int(sum(r['success'] for r in moved)),
+                          'episodes': len(moved),
+                          'note': f'episodes whose goal has a cube >= {CUBE_SUCCESS_M} m from '
+                                  'its start (the others start as successes)'}
+    return {**extra, 'successes': int(sum(r['success'] for r in recs)), 'episodes': len(recs),
             'success_rate': float(np.mean([r['success'] for r in recs])) if recs else 0.0,
             'steps_mean': float(np.mean([r['steps'] for r in recs])) if recs else 0.0,
             'plan_ms_mean': float(np.mean(ms)) if ms else float('nan'),
@@ -74,8 +95,15 @@ def _summary(recs: List[dict]) -> dict:
 
 def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, seed: int = 0,
                  baselines: Sequence[str] = ('random',), videos: int = 1,
-                 progress: bool = True, action_repeat: int = 1) -> dict:
-    """Evaluate ``planner`` (and ``baselines``) on every task; return the results dict."""
+                 progress: bool = True, action_repeat: int = 1, goal_offset: int = 0) -> dict:
+    """
+    Evaluate ``planner`` (and ``baselines``) on every task; return the results dict.
+
+    With ``goal_offset`` N, ``tasks`` is ignored: one set of ``episodes`` offset-goal episodes,
+    reported as task ``offsetN``.
+    """
+    if goal_offset:
+        tasks = [0]
     methods = ['planner'] + [b for b in baselines if b == 'random']
     unknown = [b for b in baselines if b != 'random']
     if unknown:
@@ -88,7 +116,8 @@ def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, 
     out: Dict[str, dict] = {}
     video: List[dict] = []
     for task in tasks:
-        out[f'task{task}'] = {}
+        name = f'offset{int(goal_offset)}' if goal_offset else f'task{task}'
+        out[name] = {}
         for m in methods:
             recs = []
             for e in range(episodes):
@@ -97,22 +126,24 @@ def run_env_eval(env, planner, tasks: Sequence[int], episodes: int, steps: int, 
                 rec = run_env_episode(env, planner if m == 'planner' else None, task,
                                       ep_seed, steps, method=m, keep_frames=keep,
                                       rng=np.random.default_rng(ep_seed),
-                                      action_repeat=action_repeat)
+                                      action_repeat=action_repeat, goal_offset=goal_offset)
                 if keep:
                     video.append(rec)
                 rec = {k: v for k, v in rec.items() if k not in ('frames', 'goal')}
                 recs.append(rec)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix_str(f'task {task} {m} {sum(r["success"] for r in recs)}/'
+                    bar.set_postfix_str(f'{name} {m} {sum(r["success"] for r in recs)}/'
                                         f'{len(recs)}')
-            out[f'task{task}'][m] = dict(_summary(recs), records=recs)
+            out[name][m] = dict(_summary(recs), records=recs)
     if bar is not None:
         bar.close()
     overall = {m: _summary([r for t in out.values() for r in t[m]['records']]) for m in methods}
     return {'env': env.spec.name, 'tasks': out, 'overall': overall, 'methods': methods,
             'steps_budget': int(steps), 'episodes_per_task': int(episodes),
-            'action_repeat': int(action_repeat),
+            'action_repeat': int(action_repeat), 'goal_offset': int(goal_offset),
+            'goals': (f'frames {int(goal_offset)} play steps ahead of the start (offset goals)'
+                      if goal_offset else "the env's own evaluation tasks"),
             'action_space': env.spec.action_space(), '_video': video}
 
 
@@ -136,8 +167,9 @@ def save_env_summary_png(path, results: dict, published: Optional[Dict[str, floa
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, 100)
     ax.set_ylabel('success [%]')
+    goals = f', goals {results["goal_offset"]} steps ahead' if results.get('goal_offset') else ''
     ax.set_title(f'{results["env"]}: {results["episodes_per_task"]} episodes per task, '
-                 f'{results["steps_budget"]}-step budget', fontsize=9)
+                 f'{results["steps_budget"]}-step budget{goals}', fontsize=9)
     ax.legend(fontsize=7, loc='upper right')
     for task in names[:-1]:   # does planning bring the latent closer to the goal?
         recs = results['tasks'][task]['planner']['records']
@@ -162,7 +194,8 @@ def save_env_video(path, records: List[dict], fps: float = 8.0):
     from jepa_ros.eval.report import _label
     frames = []
     for rec in records:
-        goal = _label(rec['goal'], f'goal task {rec["task"]}')
+        what = f'+{rec["offset"]} steps' if 'offset' in rec else f'task {rec["task"]}'
+        goal = _label(rec['goal'], f'goal {what}')
         for k, f in enumerate(rec['frames']):
             frames.append(np.concatenate([goal, _label(f, f't={k}')], axis=1))
         if frames:
