@@ -161,14 +161,16 @@ def save_env_summary_png(path, results: dict, published: Optional[Dict[str, floa
         rates.append(100 * results['overall'][m]['success_rate'])
         xs = np.arange(len(names)) + (j - (len(results['methods']) - 1) / 2) * width
         ax.bar(xs, rates, width, label=m)
+    caveat = ('published: own data' if results.get('goal_offset')
+              else 'published: own data, other goals')
     for k, (label, rate) in enumerate((published or {}).items()):
         ax.axhline(rate, ls='--', lw=0.8, color=f'C{k + 2}', label=f'{label} {rate:.0f}% '
-                   '(published: own data, other goals)')
+                   f'({caveat})')
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, 100)
     ax.set_ylabel('success [%]')
     goals = f', goals {results["goal_offset"]} steps ahead' if results.get('goal_offset') else ''
-    ax.set_title(f'{results["env"]}: {results["episodes_per_task"]} episodes per task, '
+    ax.set_title(f'{results["env"]}\n{results["episodes_per_task"]} episodes per task, '
                  f'{results["steps_budget"]}-step budget{goals}', fontsize=9)
     ax.legend(fontsize=7, loc='upper right')
     for task in names[:-1]:   # does planning bring the latent closer to the goal?
