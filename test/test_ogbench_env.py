@@ -103,6 +103,20 @@ def test_offset_goal_restores_the_start_and_the_oracle_replay_succeeds(env, monk
     assert env.unwrapped._mode == 'data_collection'
 
 
+def test_offset_goal_frames_match_a_rendered_roll(env):
+    """Frames skipped on the way: the start and goal frames are those of a rendered roll."""
+    first, goal, detail = env.reset_offset_goal(4, offset=3, max_start=4)
+    step, _ = env.reset(seed=4)                       # the same seeded play episode, rendered
+    policy = env.play_policy(4)
+    for _ in range(detail['start_step']):
+        step = env.step(policy(step))
+    np.testing.assert_array_equal(first.frames[0], step.frames[0])
+    np.testing.assert_array_equal(first.state, step.state)
+    for _ in range(3):
+        step = env.step(policy(step))
+    np.testing.assert_array_equal(goal[0], step.frames[0])
+
+
 def test_offset_goal_needs_a_cube_env():
     e = OGBenchEnv('visual-puzzle-3x3-v0', image_size=16, seed=0)
     try:

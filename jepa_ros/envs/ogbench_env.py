@@ -35,6 +35,7 @@ start and goal taken from a play episode made here instead of its expert dataset
 """
 
 import contextlib
+import dataclasses
 
 from jepa_ros.envs.base import EnvAdapter, EnvSetupError, EnvSpec, EnvStep
 import numpy as np
@@ -260,12 +261,13 @@ class OGBenchEnv(EnvAdapter):
             self._renderer = FrameRenderer(self._model, self.spec.image_size, self.spec.views,
                                            self._quality)
 
-    def _env_step(self, info, success):
+    def _env_step(self, info, success, render=True):
         info = {k: v for k, v in info.items() if k not in ('goal', 'goal_rendered')}
         info.update(success=bool(success), task_id=self._task_id, t=self._t,
                     truncated=self._t >= self.spec.max_episode_steps)
-        return EnvStep(frames=self._renderer.render(self._env.data), state=proprio_state(info),
-                       success=bool(success), info=info)
+        frames = self._renderer.render(self._env.data) if render else None
+        return EnvStep(frames=frames, state=proprio_state(info), success=bool(success),
+                       info=info)
 
     def reset(self, seed=None, task_id=None, ogbench_goal=False):
         """
@@ -328,8 +330,10 @@ class OGBenchEnv(EnvAdapter):
         step, _ = self.reset(seed=int(seed))
         policy = self.play_policy(int(seed))
         start_t = int(rng.integers(0, int(max_start) + 1))
-        for _ in range(start_t):
-            step = self.step(policy(step))
+        for _ in range(start_t):     # no frames on the way (rendering is ~97 % of a step)
+            step = self._step(policy(step), render=False)
+        if step.frames is None:
+            step = dataclasses.replace(step, frames=self._renderer.render(env.data))
         # everything mj_step reads, the solver's warm start too: a replay is then exact
         kind = int(mujoco.mjtState.mjSTATE_INTEGRATION) | int(mujoco.mjtState.mjSTATE_WARMSTART)
         saved = np.empty(mujoco.mj_stateSize(env.model, kind))
@@ -340,8 +344,8 @@ class OGBenchEnv(EnvAdapter):
         actions = []
         for _ in range(int(offset)):
             actions.append(policy(step))
-            step = self.step(actions[-1])
-        goal_frames = list(step.frames)
+            step = self._step(actions[-1], render=False)
+        goal_frames = list(self._renderer.render(env.data))
         goal_pose = [env.data.joint(c).qpos.copy() for c in cubes]
         mujoco.mj_setState(env.model, env.data, saved, kind)
         for i, pose in enumerate(goal_pose):
@@ -362,6 +366,9 @@ class OGBenchEnv(EnvAdapter):
 
     def step(self, action) -> EnvStep:
         """Apply one normalised action, clipped to [-1, 1], for one control period (0.05 s)."""
+        return self._step(action)
+
+    def _step(self, action, render=True) -> EnvStep:
         if self._t is None:
             raise RuntimeError('call reset() before step()')
         action = np.asarray(action, dtype=np.float64).reshape(-1)
@@ -369,7 +376,7 @@ class OGBenchEnv(EnvAdapter):
             raise ValueError(f'action must be 5 finite numbers, got {action!r}')
         _, _, _, _, info = self._env.step(np.clip(action, -1.0, 1.0))
         self._t += 1
-        return self._env_step(info, info['success'])
+        return self._env_step(info, info['success'], render)
 
     def ogbench_frames(self):
         """Render the current state with OGBench's own renderer (slow; for checks)."""
