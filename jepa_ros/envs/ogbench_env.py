@@ -23,8 +23,7 @@ Facts of ogbench 1.2.2 this relies on:
   (6), joint velocities (6), (effector xyz - (0.425, 0, 0)) * 10, cos and sin of effector yaw,
   gripper opening * 3, gripper contact; read from ``info['proprio/...']``.
 * play: the 'play' datasets come from ``mode='data_collection'`` episodes driven by the plan
-  oracles (``ogbench.manipspace.oracles.plan``, noise 0.1, smoothing 0.5); when a plan is done
-  the env draws a new target (``set_new_target``) and a fresh plan starts.
+  oracles (``ogbench.manipspace.oracles.plan``); :mod:`jepa_ros.envs.ogbench_play` drives them.
 * cube success: every cube within 0.04 m of its target (a mocap body, invisible in the pixels);
   setting the targets to other positions gives the env's own check for another goal.
 
@@ -34,7 +33,6 @@ in the same trajectory, cube targets set to the goal's cube poses, 50-step budge
 start and goal taken from a play episode made here instead of its expert dataset.
 """
 
-import contextlib
 import dataclasses
 
 from jepa_ros.envs.base import EnvAdapter, EnvSetupError, EnvSpec, EnvStep
@@ -49,11 +47,6 @@ STATE_DIM = 19
 # ~190 ms ogbench; mean abs difference to OGBench's frames ~1 (cube) to ~5 (scene, puzzle:
 # aliased bright edges) fast, <= 0.5 antialiased, 0 ogbench.
 RENDER_QUALITY = {'fast': (512, 0), 'antialiased': (1024, 4), 'ogbench': (4096, 4)}
-# Play data: oracle plan noise and smoothing, and the per-episode stacking probability range by
-# cube count, as in OGBench's data generation for the 'play' datasets.
-PLAY_NOISE = 0.1
-PLAY_NOISE_SMOOTHING = 0.5
-_P_STACK_RANGE = {1: (0.0, 0.0), 2: (0.0, 0.25), 3: (0.05, 0.35), 4: (0.1, 0.5), 8: (0.0, 0.35)}
 _XYZ_CENTER = np.array([0.425, 0.0, 0.0])
 
 
@@ -384,6 +377,7 @@ class OGBenchEnv(EnvAdapter):
 
     def play_policy(self, rng_seed):
         """Return OGBench's scripted play oracle as ``policy(step) -> action`` (play resets)."""
+        from jepa_ros.envs.ogbench_play import PlayPolicy
         return PlayPolicy(self, rng_seed)
 
     def close(self):
@@ -394,72 +388,3 @@ class OGBenchEnv(EnvAdapter):
             own.close()
             self._env._renderer = None
         self._env.close()
-
-
-@contextlib.contextmanager
-def _global_np_random(state):
-    """Run with ``np.random`` on ``state`` (a RandomState), leaving the caller's stream alone."""
-    saved = np.random.get_state()
-    np.random.set_state(state.get_state())
-    try:
-        yield
-    finally:
-        state.set_state(np.random.get_state())
-        np.random.set_state(saved)
-
-
-class PlayPolicy:
-    """OGBench's play-data oracle: plan oracles with noise, a new target whenever one is done."""
-
-    def __init__(self, env: OGBenchEnv, rng_seed):
-        """Make the oracles of ``env``'s family, their randomness drawn from ``rng_seed``."""
-        from ogbench.manipspace.envs.cube_env import CubeEnv
-        from ogbench.manipspace.envs.puzzle_env import PuzzleEnv
-        from ogbench.manipspace.envs.scene_env import SceneEnv
-        from ogbench.manipspace.oracles.plan import button_plan, cube_plan, drawer_plan
-        from ogbench.manipspace.oracles.plan import window_plan
-
-        self._owner = env
-        self._env = env.unwrapped
-        self._rs = np.random.RandomState(rng_seed)
-        kw = {'env': self._env, 'noise': PLAY_NOISE, 'noise_smoothing': PLAY_NOISE_SMOOTHING}
-        if isinstance(self._env, CubeEnv):
-            self._agents = {'cube': cube_plan.CubePlanOracle(**kw)}
-            self._p_stack_range = _P_STACK_RANGE.get(self._env._num_cubes, (0.5, 0.5))
-        elif isinstance(self._env, SceneEnv):
-            self._agents = {'cube': cube_plan.CubePlanOracle(**kw),
-                            'button': button_plan.ButtonPlanOracle(**kw),
-                            'drawer': drawer_plan.DrawerPlanOracle(**kw),
-                            'window': window_plan.WindowPlanOracle(**kw)}
-            self._p_stack_range = (0.5, 0.5)
-        elif isinstance(self._env, PuzzleEnv):
-            self._agents = {'button': button_plan.ButtonPlanOracle(
-                gripper_always_closed=True, **kw)}
-            self._p_stack_range = (0.5, 0.5)
-        else:
-            raise ValueError(f'no play oracle for {type(self._env).__name__}')
-        self._episode = None
-        self._agent = None
-        self._p_stack = 0.5
-        self.targets = 0  # plans started in this episode
-
-    def _start(self, info):
-        with _global_np_random(self._rs):
-            self._agent = self._agents[info['privileged/target_task']]
-            self._agent.reset(None, info)
-        self.targets += 1
-
-    def __call__(self, step: EnvStep):
-        """Return the oracle's action (float32, in [-1, 1]) for the current step."""
-        if self._owner.task_id is not None:
-            raise RuntimeError('the play policy needs a play episode: reset(task_id=None)')
-        if self._episode != self._owner._episode:
-            self._episode = self._owner._episode
-            self._p_stack = float(self._rs.uniform(*self._p_stack_range))
-            self.targets = 0
-            self._start(step.info)
-        elif self._agent.done:
-            _, info = self._env.set_new_target(p_stack=self._p_stack)
-            self._start(info)
-        action = self._agent.select_action(None, step.info)
-        return np.clip(action, -1.0, 1.0).astype(np.float32)
