@@ -79,8 +79,6 @@ def run_env(args) -> int:
             raise ConfigError(f'--goal-offset must be >= 0, got {offset}')
         if offset and not hasattr(env, 'reset_offset_goal'):
             raise ConfigError(f'--goal-offset needs an OGBench cube env, not {env.spec.name}')
-        if offset:
-            tasks = []
         steps = args.steps if args.steps > 0 else (
             2 * offset if offset else env.spec.max_episode_steps)
         baselines = [] if args.baselines.strip().lower() == 'none' else [

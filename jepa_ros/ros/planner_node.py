@@ -580,6 +580,14 @@ class PlannerNode(LifecycleNode):
 
     def _on_watchdog(self):
         """Hold as soon as an input goes stale while a long plan is in flight."""
+        try:
+            self._watchdog_check()
+        except Exception as exc:  # noqa: B902 - the watchdog thread must outlive a bad input
+            if self.context.ok():
+                self.get_logger().error(f'watchdog: {type(exc).__name__}: {exc}',
+                                        throttle_duration_sec=5.0)
+
+    def _watchdog_check(self):
         since, runtime = self._planning_since, self.runtime
         if since is None or runtime is None or self._last_command_hold:
             return
