@@ -230,7 +230,7 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
         spin_until(lambda: len(planned()) >= 3, 60)   # the first ones encode the goal
         per_round = max(1, args.trials // max(1, args.rounds))
         node_ms, ref_ms, rounds, rates, threads = [], [], [], [], {}
-        joint_n, joint_s = 0, 0.0
+        joint_n, turns_s = 0, 0.0     # joint_states received, seconds of the node's turns
         for _ in range(args.rounds):
             # the node's turn: plans reported from 1 s after it resumed (none spans a pause)
             since = time.monotonic() + 1.0
@@ -241,7 +241,7 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
             steps = [d for _, d in timed]
             gaps = np.diff([t for t, _ in timed])   # loop rate from the commands' arrival
             took = time.monotonic() - since + 1.0
-            joint_n, joint_s = joint_n + st['joints'] - j0, joint_s + took
+            joint_n, turns_s = joint_n + st['joints'] - j0, turns_s + took
             for tid, (name, cpu) in cpu1.items():
                 prev = threads.get(tid, (name, 0.0))[1]
                 threads[tid] = (name, prev + cpu - cpu0.get(tid, (name, cpu))[1])
@@ -259,10 +259,9 @@ def main(argv=None):  # noqa: C901 - one measurement script, read top to bottom
                   f'{rounds[-1][1]:.1f} ms (medians of {per_round} plans)', flush=True)
         ref.stdin.write('\n')
         ref.stdin.flush()
-        node_s = joint_s
-        threads = sorted(((n, round(100.0 * c / node_s, 1)) for n, c in threads.values()
-                          if c > 0.0005 * node_s), key=lambda r: -r[1])
-        joint_rate = joint_n / joint_s
+        threads = sorted(((n, round(100.0 * c / turns_s, 1)) for n, c in threads.values()
+                          if c > 0.0005 * turns_s), key=lambda r: -r[1])
+        joint_rate = joint_n / turns_s
         print(f'eval path: plan {np.median(ref_ms):.1f} ms median over {len(ref_ms)} plans '
               f'({out["planner"][0]} x {out["planner"][1]}, horizon {out["planner"][2]}), '
               f'beside the fake robot', flush=True)
