@@ -29,7 +29,11 @@ from rclpy.signals import SignalHandlerOptions
 SPIN_PERIOD_S = 0.1
 
 
+_STOP_SIGNALS = []   # signals received by this process: a stop was asked for
+
+
 def _raise_interrupt(signum, frame):
+    _STOP_SIGNALS.append(signum)
     raise KeyboardInterrupt
 
 
@@ -65,6 +69,7 @@ def run_node(name, make_node, args=None, executor_factory=SingleThreadedExecutor
     after it is shut down and before the node is destroyed (write what was recorded).
     """
     honor_sigint()
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     init_kwargs = {'signal_handler_options': SignalHandlerOptions.NO, **(init_kwargs or {})}
 
@@ -82,9 +87,12 @@ def run_node(name, make_node, args=None, executor_factory=SingleThreadedExecutor
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
         except Exception as exc:  # noqa: B902
-            if is_expected(exc) or rclpy.ok():
+            if is_expected(exc) or (rclpy.ok() and not _STOP_SIGNALS):
                 raise
-            # Ctrl-C invalidated the context inside a callback: a normal stop.
+            # A normal stop: Ctrl-C invalidated the context inside a callback, or the interrupt
+            # was raised inside rclpy's message conversion, which pybind11 turns into
+            # "RuntimeError: Unable to convert call argument" (seen on the recorder under load;
+            # the same as ros/joint_state_publisher#117).
         finally:
             try:
                 if node is not None and on_stop is not None:
