@@ -3,7 +3,7 @@
 """The trainers under DistributedDataParallel: 2 CPU processes (gloo) keep identical replicas."""
 
 import os
-import socket
+import queue as queue_mod
 
 from jepa_ros.data import episode_path, write_episode
 from jepa_ros.data.synthetic import synthetic_episode
@@ -16,16 +16,20 @@ pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_avai
                                 reason='torch.distributed with gloo is not available')
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+def _agent_store():
+    """
+    Start a rendezvous store on a port the OS picks, as torchrun's agent does.
+
+    Picking a free port and handing it to rank 0 races with every other process on the machine
+    (CI saw rank 0 fail to bind and rank 1 wait forever); a store that already listens cannot.
+    """
+    return dist.TCPStore('127.0.0.1', 0, is_master=True, wait_for_workers=False)
 
 
 def _worker(rank, world, ports, data, out, queue):
     torch.set_num_threads(1)
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
-                      MASTER_ADDR='127.0.0.1')
+                      MASTER_ADDR='127.0.0.1', TORCHELASTIC_USE_AGENT_STORE='True')
     from jepa_ros.training import pretrain, train_ac, train_wm
     try:
         os.environ['MASTER_PORT'] = str(ports[0])
@@ -59,16 +63,23 @@ def test_two_process_ddp_replicas_stay_identical(tmp_path):
         write_episode(episode_path(data, i), synthetic_episode(i, steps=8, image_size=32))
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    ports = (_free_port(), _free_port(), _free_port())
+    stores = [_agent_store() for _ in range(3)]  # one per trainer: each starts a new group
+    ports = tuple(st.port for st in stores)
     procs = [ctx.Process(target=_worker, args=(r, 2, ports, str(data), str(tmp_path), queue))
              for r in range(2)]
     for p in procs:
         p.start()
     results = {}
     try:
-        for _ in range(2):
-            item = queue.get(timeout=120)
+        while len(results) < 2:
+            try:
+                item = queue.get(timeout=120)
+            except queue_mod.Empty:
+                pytest.fail(f'no result within 120 s from ranks {sorted({0, 1} - set(results))}'
+                            f' (exit codes {[p.exitcode for p in procs]}); got {results}')
             results[item[0]] = item
+            if item[1] == 'error':
+                break  # the other rank may wait for this one forever; report the cause
     finally:
         for p in procs:
             p.join(timeout=30)
