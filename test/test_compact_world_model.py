@@ -212,3 +212,19 @@ def test_wrong_family_and_corrupt_checkpoints_are_refused(trained, tmp_path):
     (bad / 'config.json').write_text(json.dumps(meta))
     with pytest.raises(ConfigError, match='does not match the model'):
         load_world_model(MPCNodeConfig(checkpoint=str(bad)), 'cpu')
+
+
+def test_untrained_twin_of_a_compact_model_keeps_shape_scaling_and_views():
+    from jepa_ros.eval.models import untrained_like
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    norm = {'action_mean': [0.0] * 7, 'action_std': [0.02] * 7, 'state_mean': [0.5] * 7,
+            'state_std': [0.1] * 7}
+    wm = CompactWorldModel(_net(num_views=2), normalization=norm, cameras=('front', 'side'))
+    twin = untrained_like(wm, seed=3)
+    assert isinstance(twin, CompactWorldModel) and twin.config == wm.config
+    assert twin.cameras == ('front', 'side')
+    assert torch.equal(twin.normalization['action_std'], wm.normalization['action_std'])
+    a, b = dict(wm.net.named_parameters()), dict(twin.net.named_parameters())
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
+    again = untrained_like(wm, seed=3)   # seeded: the same twin twice
+    assert all(torch.equal(p, q) for p, q in zip(twin.net.parameters(), again.net.parameters()))

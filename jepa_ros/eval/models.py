@@ -55,6 +55,9 @@ def untrained_like(world_model, seed: int = 0):
     import torch
     from jepa_ros.models import ACPredictor, VJEPA2Encoder
     from jepa_ros.planning import VJEPA2WorldModel
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    if isinstance(world_model, CompactWorldModel):
+        return _untrained_compact(world_model, seed)
     for part in ('encoder', 'predictor'):
         if not hasattr(world_model, part):
             raise TypeError(f'an untrained twin needs a VJEPA2WorldModel (with .{part}), got '
@@ -69,6 +72,22 @@ def untrained_like(world_model, seed: int = 0):
     return VJEPA2WorldModel(encoder, predictor, device=world_model.device,
                             dtype=world_model.dtype, normalization=norm,
                             image_size=world_model.image_size)
+
+
+def _untrained_compact(world_model, seed: int):
+    """Return a compact model of the same shape, scaling, views and action box, random weights."""
+    import torch
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        net = type(world_model.net)(copy.deepcopy(world_model.config))
+    norm = None
+    if world_model.normalization is not None:
+        norm = {k: v.detach().cpu().tolist() for k, v in world_model.normalization.items()}
+    return CompactWorldModel(net, device=world_model.device, dtype=world_model.dtype,
+                             normalization=norm, cameras=world_model.cameras,
+                             action_space=copy.deepcopy(world_model.action_space),
+                             action_repeat=world_model.action_repeat)
 
 
 def load_world_model_or_fallback(checkpoint: str = DEFAULT_MODEL, device: str = 'cpu',
