@@ -96,3 +96,28 @@ def test_episode_budget_and_random_policy_is_reproducible(sim):
 def test_bad_task_is_rejected(sim):
     with pytest.raises(ValueError, match='unknown task'):
         make_episodes('stack', 1, 0, sim)
+
+
+def test_grasp_check_sees_the_oracle_hold_the_cube_and_only_then(sim):
+    from jepa_ros.control.grasp import GraspCheck
+    check = GraspCheck()
+    spec = make_episodes('pick_place', 1, seed=5, sim=sim)[0]
+    assert spec.needs_hold == [False, True, False]    # the carry image shows the cube up
+    oracle = OraclePolicy()
+    obs = reset_to_start(sim, spec)
+    oracle.begin(spec, goal_images(sim, spec))
+    assert obs.finger_closure == pytest.approx(0.0, abs=0.02)
+    lifted, held_low = [], []
+    for _ in range(spec.steps):
+        obs = sim.step(oracle.act(obs), render=False)
+        held = check.holding(obs.gripper, obs.finger_closure)
+        if obs.cube_pos[2] > 0.06:            # in the air: only the fingers keep it there
+            lifted.append(held)
+        elif obs.gripper < 0.1:
+            held_low.append(held)
+    assert lifted and all(lifted)
+    assert held_low and not any(held_low)
+    reset_to_start(sim, spec)
+    for _ in range(5):                        # above the cube, closed on nothing
+        obs = sim.step([0, 0, 0.02, 0, 0, 0, 1.0], render=False)
+    assert obs.finger_closure > 0.9 and not check.holding(obs.gripper, obs.finger_closure)

@@ -46,6 +46,11 @@ class MPCNodeConfig:
     # -- goals
     goal_image_path: str = ''
     subgoal_image_paths: Tuple[str, ...] = ()
+    # One flag per goal file (sub-goals, then goal_image_path): true where the image shows the
+    # object in the hand (pick-and-place's carry). The sub-goal before it is then left once
+    # the gripper's fingers hold something (gripper_joint stopped short of the command) and
+    # the gripper stays shut meanwhile; empty: sub-goals switch on energy and budget only.
+    subgoal_needs_hold: Tuple[bool, ...] = ()
     # -- gripper state from joint_states (finger position -> 0 open .. 1 closed)
     gripper_joint: str = 'panda_finger_joint1'
     gripper_open_position: float = 0.04
@@ -111,6 +116,13 @@ class MPCNodeConfig:
         require_finite('gripper_closed_position', self.gripper_closed_position)
         if self.gripper_open_position == self.gripper_closed_position:
             raise ConfigError('gripper_open_position and gripper_closed_position must differ')
+        n_goals = len(self.subgoal_image_paths) + bool(self.goal_image_path)
+        if self.subgoal_needs_hold and len(self.subgoal_needs_hold) != n_goals:
+            raise ConfigError(f'subgoal_needs_hold has {len(self.subgoal_needs_hold)} flags for '
+                              f'{n_goals} goal images (subgoal_image_paths + goal_image_path)')
+        if self.subgoal_needs_hold and self.subgoal_needs_hold[0]:
+            raise ConfigError('subgoal_needs_hold: the first goal image cannot need an object '
+                              'in hand (nothing before it grasps one)')
         if self.landscape_every_n < 1:
             raise ConfigError('landscape_every_n must be >= 1')
         if self.command_mode == 'joint_trajectory' and not self.trajectory_joints:

@@ -24,6 +24,7 @@ from typing import Optional
 
 from jepa_ros.control.commands import (action_to_command, ArmCommand, command_to_action,
                                        hold_command, limit_command)
+from jepa_ros.control.grasp import GraspCheck
 import numpy as np
 
 NO_GOAL = ('no goal: publish an image on goal_image, call ~/capture_goal or set '
@@ -96,6 +97,9 @@ class MPCRuntime:
         self._pose = _Stamped()
         self._gripper = 0.0
         self.gripper_seen = False
+        self._fingers = None          # measured closure, for the grasp check
+        self._sent_gripper = None     # closure of the last command this runtime returned
+        self.grasp_check = GraspCheck()
         self.joints = {}
         self.goal = None
         self.goal_version = 0
@@ -128,6 +132,33 @@ class MPCRuntime:
         with self.lock:
             self._gripper = float(value)
             self.gripper_seen = True
+
+    def fingers(self, measured):
+        """
+        Take the measured finger closure (0 open .. 1 closed) for the grasp check.
+
+        Sub-goals that need an object in hand (GoalSequence ``needs_hold``) use it; without
+        it they switch on energy and budget alone.
+        """
+        with self.lock:
+            self._fingers = None if measured is None else float(measured)
+
+    def forget_commands(self):
+        """Forget the last command's gripper closure (the gripper was reset, e.g. an episode)."""
+        with self.lock:
+            self._sent_gripper = None
+
+    def holding(self, state=None) -> Optional[bool]:
+        """Return whether the fingers hold something (None before any finger measurement)."""
+        with self.lock:
+            fingers, sent = self._fingers, self._sent_gripper
+            if state is None:
+                state = self._state()
+        if fingers is None:
+            return None
+        commanded = sent if sent is not None else (
+            float(state[6]) if state is not None and len(state) > 6 else float('nan'))
+        return self.grasp_check.holding(commanded, fingers)
 
     def joint_positions(self, positions):
         """Take joint positions {name: rad} (IK seeds in joint_trajectory mode)."""
@@ -244,8 +275,9 @@ class MPCRuntime:
         if reason is not None:
             return self.hold(reason, state, diag)
         obs, image_stamp, image_receipt = found
+        holding = self.holding(state)
         try:
-            plan = self._plan(obs, state, goal, version)
+            plan = self._plan(obs, state, goal, version, holding)
         except Exception as exc:  # noqa: B902 - a planner failure must never move the arm
             return self.hold(f'planner error: {type(exc).__name__}: {exc}', state, diag)
         diag.update(plan_ms=plan.ms, iterations=plan.iterations, energy=plan.final_energy,
@@ -265,7 +297,8 @@ class MPCRuntime:
                                'iterations / horizon, or a GPU)', state, diag)
             result.plan, result.image = plan, obs
             return result
-        cmd = action_to_command(state, plan.first_action, self.cfg.period_s)
+        action = self._latch_gripper(plan.first_action, state, holding)
+        cmd = action_to_command(state, action, self.cfg.period_s)
         cmd, notes = limit_command(cmd, state, self.cfg.max_linear_speed,
                                    self.cfg.max_angular_speed, *self.workspace)
         if cmd.hold:
@@ -282,13 +315,15 @@ class MPCRuntime:
                                                     cmd.target_quat)
             except ValueError as exc:
                 return self.hold(f'no joint command: {exc}', state, diag)
+        with self.lock:
+            self._sent_gripper = float(cmd.gripper)
         diag.update(hold=False, reason='', first_action=plan.first_action.tolist(),
                     limit_notes=notes + list(plan.notes),
                     latency_ms=1e3 * (self.time_fn() - image_receipt))
         return StepResult(command=cmd, action=command_to_action(state, cmd), plan=plan,
                           notes=notes, diagnostics=diag, image=obs, state=state)
 
-    def _plan(self, image, state, goal, version):
+    def _plan(self, image, state, goal, version, holding=None):
         from jepa_ros.planning import GoalSequence
         if version != self._planned_version:  # new goal: encode it once, forget the warm start
             self.planner.reset()
@@ -298,4 +333,21 @@ class MPCRuntime:
             else:
                 self.goal_arg = self.world_model.encode(goal)
             self._planned_version = version
+        if isinstance(self.goal_arg, GoalSequence):
+            self.goal_arg.holding = holding
         return self.planner.plan(image, state, self.goal_arg)
+
+    def _latch_gripper(self, action, state, holding):
+        """
+        Squeeze (command full closure) while a sub-goal needs the object in hand.
+
+        A grip commanded only part-way lets the cube slip while carrying (seen in eval at 0.68);
+        and on a robot the state's closure is measured, stopped short by the object, so "no
+        change" from it would loosen the grip.
+        """
+        goal = self.goal_arg
+        if not (holding and getattr(goal, 'gripper_latched', False)) or len(action) < 7:
+            return action
+        action = np.array(action, dtype=np.float64)
+        action[6] = 1.0 - float(state[6])
+        return action

@@ -55,6 +55,10 @@ def add_arguments(parser):
     parser.add_argument('--variation', default='none', choices=('none', 'train', 'unseen'),
                         help='scene appearance per episode: none (nominal), train (the '
                              'randomised play-data family) or unseen (a held-out family)')
+    parser.add_argument('--no-grasp-check', action='store_true',
+                        help='pick_place: leave the grasp sub-goal on its step budget alone, '
+                             'not once the fingers hold the cube (the gripper is then free to '
+                             'open while carrying)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     parser.add_argument('--env', default='',
                         help='evaluate on another environment instead of the simulated arm: '
@@ -86,7 +90,8 @@ def config_from_args(args):
                      checkpoint=args.checkpoint, out=args.out, baselines=baselines,
                      steps=args.steps, camera_size=args.camera_size, device=args.device,
                      dtype=args.dtype, videos=args.videos, allow_fallback=not args.no_fallback,
-                     cameras=_csv(args.cameras), variation=args.variation)
+                     cameras=_csv(args.cameras), variation=args.variation,
+                     grasp_check=not getattr(args, 'no_grasp_check', False))
     from jepa_ros.sim.config import SimConfig
     sim = SimConfig()   # plan inside the simulator's workspace box (it clamps to it anyway)
     # The planner node's precedence: cpu profile < the model's own recommendation (its

@@ -66,11 +66,13 @@ class PlannerPolicy:
     step, the workspace box) and holds. Frames are fitted to the model's input size as the node
     does. Several goal images become a GoalSequence that advances on the planner config's
     ``subgoal_threshold`` or, when none is set, after ``steps / n_goals`` replanning steps per
-    sub-goal.
+    sub-goal. With ``grasp_check`` the sub-goals that show the cube in the air are planned
+    with it in hand: the measured finger closure goes to the controller's grasp check, as
+    ``joint_states`` does on the robot.
     """
 
     def __init__(self, planner, world_model, image_size: int, name: str = 'planner',
-                 control_dt: float = 0.1, mpc_config=None):
+                 control_dt: float = 0.1, mpc_config=None, grasp_check: bool = True):
         from jepa_ros.control import MPCNodeConfig
         from jepa_ros.control.runtime import MPCRuntime
         self.planner = planner
@@ -80,6 +82,7 @@ class PlannerPolicy:
         self.plans = []
         self._t = 0.0
         self.control_dt = float(control_dt)
+        self.grasp_check = bool(grasp_check)
         cfg = mpc_config or MPCNodeConfig(rate_hz=1.0 / self.control_dt)
         pcfg = planner.config
         self.runtime = MPCRuntime(planner, world_model, cfg,
@@ -97,7 +100,9 @@ class PlannerPolicy:
             cfg = self.planner.config
             budget = 0 if cfg.subgoal_max_steps > 0 or cfg.subgoal_threshold is not None \
                 else max(1, spec.steps // len(fitted))
-            goal = GoalSequence(fitted, max_steps=budget)
+            hold = spec.needs_hold if self.grasp_check else None
+            goal = GoalSequence(fitted, max_steps=budget, needs_hold=hold)
+        self.runtime.forget_commands()   # the episode starts with the gripper open again
         self.runtime.set_goal(goal, f'{spec.task} goal')
 
     def act(self, obs) -> np.ndarray:
@@ -107,6 +112,8 @@ class PlannerPolicy:
         rt.image(fit_views(obs.image, self.image_size), now=self._t)
         rt.pose(np.asarray(obs.state[:6], dtype=np.float64), now=self._t)
         rt.gripper(float(obs.state[6]))
+        closure = getattr(obs, 'finger_closure', float('nan'))
+        rt.fingers(float(closure) if np.isfinite(closure) else None)
         result = rt.step()
         if result.plan is not None:
             self.plans.append(result.plan)

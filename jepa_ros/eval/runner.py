@@ -46,6 +46,9 @@ class EvalConfig:
     allow_fallback: bool = True    # missing 'default' model -> labelled random-weight model
     cameras: Tuple[str, ...] = ()  # the model's views; () -> from its checkpoint, else default
     variation: str = 'none'        # scene appearance per episode (SimConfig.variation)
+    # Sub-goals showing the cube in the air are planned with it in hand: the grasp before
+    # them is left once the fingers hold it, and the gripper stays shut (GoalSequence).
+    grasp_check: bool = True
 
     def validate(self):
         """Raise ConfigError naming the first bad field."""
@@ -158,7 +161,7 @@ def build_policies(cfg: EvalConfig, planner_cfg, loaded, log=print,
     dt = control_dt
     policies = {'planner': PlannerPolicy(make_planner(loaded.world_model, planner_cfg),
                                          loaded.world_model, loaded.image_size, 'planner',
-                                         control_dt=dt)}
+                                         control_dt=dt, grasp_check=cfg.grasp_check)}
     for b in cfg.baselines:
         if b == 'untrained':
             if not loaded.trained:
@@ -166,7 +169,8 @@ def build_policies(cfg: EvalConfig, planner_cfg, loaded, log=print,
                     'uses another random seed')
             twin = untrained_like(loaded.world_model, seed=cfg.seed + 1)
             policies[b] = PlannerPolicy(make_planner(twin, dataclasses.replace(planner_cfg)),
-                                        twin, loaded.image_size, 'untrained', control_dt=dt)
+                                        twin, loaded.image_size, 'untrained', control_dt=dt,
+                                        grasp_check=cfg.grasp_check)
         elif b == 'random':
             policies[b] = RandomPolicy(cfg.seed, max_translation=planner_cfg.maxnorm,
                                        gripper=planner_cfg.gripper_high)

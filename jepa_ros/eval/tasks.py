@@ -50,6 +50,15 @@ class EpisodeSpec:
     start_gripper: float = 0.0
 
     @property
+    def needs_hold(self) -> List[bool]:
+        """
+        Per goal image: True where it shows the cube in the air, so only in the hand.
+
+        Pick-and-place's carry image; the grasp before it is then left on the grasp check.
+        """
+        return [bool(c[2] > CUBE_HALF + 0.02) for c in self.goal_cube]
+
+    @property
     def threshold(self) -> float:
         """Success distance of the task [m]."""
         return SUCCESS_THRESHOLDS[self.task]

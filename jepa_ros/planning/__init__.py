@@ -15,7 +15,7 @@ _EXPORTS = {
     'token_weights': 'energies',
     'roll_state': 'geometry', 'roll_states': 'geometry',
     'energy_landscape': 'landscape', 'Landscape': 'landscape', 'save_landscape_png': 'landscape',
-    'CEMPlanner': 'planner', 'GoalSequence': 'planner', 'make_planner': 'planner',
+    'CEMPlanner': 'planner', 'GoalSequence': 'goal_sequence', 'make_planner': 'planner',
     'MPPIPlanner': 'planner', 'Plan': 'planner',
     'apply_limits': 'safety', 'integrate_path': 'safety',
     'LinearToyWorldModel': 'toy',

@@ -15,11 +15,12 @@ minimised, and then apply alike to candidates, the returned plan and the current
 
 import dataclasses
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from jepa_ros.planning.action_space import action_space_for
 from jepa_ros.planning.config import PlannerConfig
 from jepa_ros.planning.energies import candidate_energy, planning_weights
+from jepa_ros.planning.goal_sequence import GoalSequence
 from jepa_ros.planning.world_model import run_rollout
 import numpy as np
 import torch
@@ -78,57 +79,6 @@ def support_limited(cfg: PlannerConfig, normalization) -> PlannerConfig:
                          f'{list(cfg.workspace_min)}..{list(cfg.workspace_max)}')
     return dataclasses.replace(cfg, workspace_min=tuple(lo.tolist()),
                                workspace_max=tuple(hi.tolist()))
-
-
-class GoalSequence:
-    """
-    An ordered list of sub-goals (images or pre-encoded tokens), e.g. grasp, carry, place.
-
-    A sub-goal counts as reached when the current frame's energy to it is at or below
-    ``threshold``, or when ``max_steps`` replanning steps were spent on it (0: no budget); the
-    planner then moves to the next one. None/0 fall back to the planner config's
-    ``subgoal_threshold`` / ``subgoal_max_steps``.
-    """
-
-    def __init__(self, goals: Sequence[Any], threshold: Optional[float] = None,
-                 max_steps: int = 0):
-        self.goals = list(goals)
-        if not self.goals:
-            raise ValueError('GoalSequence needs at least one goal')
-        self.threshold = threshold
-        self.max_steps = int(max_steps)
-        self._tokens = {}
-        self.reset()
-
-    def reset(self):
-        """Start again from the first sub-goal."""
-        self.index = 0
-        self.steps = 0
-        self.reached = False
-
-    def __len__(self):
-        return len(self.goals)
-
-    def tokens(self, planner) -> torch.Tensor:
-        """Return the active sub-goal as tokens, encoding each sub-goal once."""
-        if self.index not in self._tokens:
-            self._tokens[self.index] = planner._as_tokens(self.goals[self.index])
-        return self._tokens[self.index]
-
-    def update(self, current_energy: float, threshold, max_steps) -> bool:
-        """Apply the reached rule; return True when the active sub-goal changed."""
-        thr = self.threshold if self.threshold is not None else threshold
-        budget = self.max_steps if self.max_steps > 0 else max_steps
-        hit = thr is not None and np.isfinite(current_energy) and current_energy <= thr
-        spent = budget > 0 and self.steps >= budget
-        if not (hit or spent):
-            return False
-        if self.index + 1 < len(self.goals):
-            self.index += 1
-            self.steps = 0
-            return True
-        self.reached = self.reached or hit
-        return False
 
 
 class _Planner:

@@ -289,7 +289,8 @@ class PlannerNode(LifecycleNode):
                 images.append(self._fit_views(read_image_file(p)))
             except ValueError as exc:
                 raise ConfigError(f'goal image {p!r}: {exc}') from exc
-        goal = images[0] if len(images) == 1 else GoalSequence(images)
+        goal = images[0] if len(images) == 1 else GoalSequence(
+            images, needs_hold=cfg.subgoal_needs_hold or None)
         what = paths[0] if len(paths) == 1 else f'{len(paths)} sub-goal images'
         self._set_goal(goal, f'file {what}')
 
@@ -501,7 +502,9 @@ class PlannerNode(LifecycleNode):
         if cfg.gripper_joint:
             q = joint_position(msg, cfg.gripper_joint)
             if q is not None:
-                runtime.gripper(cfg.gripper_from_position(q))
+                closure = cfg.gripper_from_position(q)
+                runtime.gripper(closure)
+                runtime.fingers(closure)   # the grasp check compares it with the command
 
     def _on_goal_image(self, msg):
         try:

@@ -50,6 +50,7 @@ class Observation:
     state: np.ndarray             # (7,) x, y, z, roll, pitch, yaw, gripper
     gripper: float                # commanded closure, 0 open .. 1 closed
     finger_width: float           # measured opening between the fingers [m]
+    finger_closure: float         # the same as a closure, 0 open .. 1 closed (grasp check)
     joint_pos: np.ndarray         # (n_arm,) rad
     joint_vel: np.ndarray         # (n_arm,) rad/s
     cube_pos: np.ndarray          # (3,) m (NaN when the model has no cube)
@@ -135,6 +136,7 @@ class SimArm:
             state=np.concatenate([pos, mat_to_euler(mat), [self._gripper]]),
             gripper=float(self._gripper),
             finger_width=float(np.sum(d.qpos[p.finger_qpos])) if len(p.finger_qpos) else 0.0,
+            finger_closure=self._measured_closure(),
             joint_pos=d.qpos[p.arm_qpos].copy(), joint_vel=d.qvel[p.arm_dof].copy(),
             cube_pos=cube_pos, cube_quat=cube_quat, time=float(d.time))
 
@@ -479,6 +481,15 @@ class SimArm:
                 d.qfrc_applied[comp] = d.qfrc_bias[comp]
             mujoco.mj_step(m, d)
         mujoco.mj_forward(m, d)  # positions of sites/bodies for the new state
+
+    def _measured_closure(self):
+        """Return the fingers' measured closure on the command's scale (NaN without fingers)."""
+        p = self.parts
+        if not len(p.finger_qpos):
+            return float('nan')
+        lim = p.finger_limits
+        span = float(np.sum(lim[:, 1] - lim[:, 0]))
+        return float(np.sum(lim[:, 1] - self.data.qpos[p.finger_qpos]) / span)
 
     def _finger_target(self, gripper):
         lim = self.parts.finger_limits
