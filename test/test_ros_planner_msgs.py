@@ -61,13 +61,15 @@ def context():
 
 def test_planner_parameters_use_the_planner_prefix(context):
     overrides = {'planner.samples': 32, 'planner.topk': 4, 'planner.stop_energy': 0.5,
-                 'rate_hz': 2, 'subgoal_image_paths': 'a.png, b.png'}
+                 'rate_hz': 2, 'subgoal_image_paths': 'a.png, b.png',
+                 'subgoal_needs_hold': [False, True]}
     node = Node('params_test', context=context,
                 parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
     try:
         cfg = declare_config(node, MPCNodeConfig)
         pcfg = declare_config(node, PlannerConfig, prefix='planner.')
         assert cfg.rate_hz == 2.0 and cfg.subgoal_image_paths == ('a.png', 'b.png')
+        assert cfg.subgoal_needs_hold == (False, True)
         assert (pcfg.samples, pcfg.topk, pcfg.stop_energy) == (32, 4, 0.5)
         assert pcfg.subgoal_threshold is None
     finally:
