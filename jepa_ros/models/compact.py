@@ -184,10 +184,17 @@ class CompactPredictor(nn.Module):
                              f'got {n}')
 
     def _mods(self, actions, states, n):
-        """Per-block modulations for frames [B, T] broadcast to their n tokens: [B, T*n, d]."""
+        """
+        Per-block modulations for frames [B, T], repeated for their n tokens: [B, T*n, d].
+
+        ``n`` 1 leaves them at [B, T, d]: one frame's modulation then broadcasts over its
+        tokens without a copy (the rollout step).
+        """
         c = self.cond(torch.cat([actions, states], dim=-1))            # [B, T, d]
-        return [[m.repeat_interleave(n, dim=1) for m in blk.modulation(c)]
-                for blk in self.blocks]
+        mods = [blk.modulation(c) for blk in self.blocks]
+        if n == 1:
+            return mods
+        return [[m.repeat_interleave(n, dim=1) for m in mod] for mod in mods]
 
     def forward(self, z, actions, states):
         """Predict frame t+1 for every frame t of ``z`` [B, T, N, L] in one causal pass."""
@@ -212,7 +219,7 @@ class CompactPredictor(nn.Module):
         t = 0 if cache is None else cache['frames']
         self._check(t + 1, n)
         x = self.inp(z) + self.slot[:, 0] + self.time[:, t]
-        mods = self._mods(action[:, None], state[:, None], n)
+        mods = self._mods(action[:, None], state[:, None], 1)   # [B, 1, d]: broadcast
         kvs = []
         for i, (blk, mod) in enumerate(zip(self.blocks, mods)):
             x, kv = blk(x, mod, None, None if cache is None else cache['kv'][i])
