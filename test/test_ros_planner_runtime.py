@@ -37,12 +37,14 @@ class FastRobot:
         self.joint_pub = node.create_publisher(JointState, 'joint_states', state_qos(100))
         self.frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
         self.tick, self.sent = 0, 0
+        self.finger = 0.04                     # panda_finger_joint1 [m]: 0.04 open
         node.create_timer(0.01, self._publish)
 
     def _publish(self):
         stamp = self.client.node.get_clock().now().to_msg()
         for _ in range(10):
-            js = JointState(name=self.names, position=[0.0] * (len(self.names) - 1) + [0.04])
+            js = JointState(name=self.names,
+                            position=[0.0] * (len(self.names) - 1) + [self.finger])
             js.header.stamp = stamp
             self.joint_pub.publish(js)
             self.sent += 1
@@ -88,6 +90,54 @@ def test_1khz_joint_states_do_not_stop_the_commands(tmp_path, tiny_model):  # no
             assert readers == {'planner_node_polled'}, (topic, readers)
         goal_readers = client.node.get_subscriptions_info_by_topic('/goal_image')
         assert {i.node_name for i in goal_readers} == {'planner_node'}
+    finally:
+        client.close()
+        check_clean_exit(proc, log)
+
+
+def test_grasp_subgoal_waits_for_the_fingers_and_the_grip_is_kept(tmp_path,
+                                                                  tiny_model):  # noqa: F811
+    import cv2
+    from std_msgs.msg import Float64
+    goals = []
+    for i in range(2):
+        goals.append(tmp_path / f'subgoal_{i}.png')
+        cv2.imwrite(str(goals[-1]), np.full((64, 64, 3), 60 * (i + 1), np.uint8))
+    log = tmp_path / 'planner.log'
+    # every planned gripper change closes by 0.3 or more: the command runs ahead of fingers
+    # that the fake robot holds where a cube would stop them
+    proc = start_node('jepa_ros.ros.planner_node', log,
+                      [f'checkpoint:={tiny_model[0]}', 'device:=cpu', 'image_timeout_s:=2.0',
+                       'pose_timeout_s:=2.0', f'subgoal_image_paths:=[{goals[0]},{goals[1]}]',
+                       'subgoal_needs_hold:=[false,true]', 'planner.gripper_action_min:=0.3']
+                      + FAST)
+    client = Client('grasp_robot_client')
+
+    def goal_index_after(seconds):
+        t0 = time.monotonic()
+        client.spin(seconds)
+        return [d['goal_index'] for t, d in diagnostics(client) if t > t0 and not d['hold']]
+
+    try:
+        client.record(String, '/planner_node/diagnostics', state_qos())
+        client.record(Float64, 'gripper_command', command_qos())
+        robot = FastRobot(client)
+        robot.finger = 0.04            # open, nothing between the fingers: no grasp yet
+        client.wait(lambda: any(not d['hold'] for _, d in diagnostics(client)), 90,
+                    'a first plan')
+        assert set(goal_index_after(2.0)) == {0}, 'left the grasp without holding anything'
+        robot.finger = 0.0185          # stopped at 3.7 cm: the simulated cube between them
+        t_held = time.monotonic()
+        client.wait(lambda: any(d['goal_index'] == 1 for t, d in diagnostics(client)
+                                if t > t_held), 30, 'the carry sub-goal')
+        t1 = time.monotonic()
+        client.spin(1.5)
+        grips = [m.data for t, m in client.log['gripper_command'] if t > t1]
+        assert grips and all(g == pytest.approx(1.0) for g in grips), grips   # squeezed
+        robot.finger = 0.0             # fully closed: the object was dropped
+        t_drop = time.monotonic()
+        client.wait(lambda: any(d['goal_index'] == 0 for t, d in diagnostics(client)
+                                if t > t_drop), 30, 'back to the grasp after the drop')
     finally:
         client.close()
         check_clean_exit(proc, log)
