@@ -285,6 +285,20 @@ def _compact_rows() -> List[Row]:
                    'colours/lighting', f'{var}/snapshots/step_001000',
                    data='var2v', train=[_wm(f'{RUNS}/datavar2v/play', var, common,
                                             '--stop-at 1000')], **unseen))
+    # Appearance augmentation + invariance (train-wm --augment appearance --invariance-weight
+    # 1) on the nominal play data, like with like with e2e_2view_1000_unseen: 1000 steps of a
+    # 3000-step schedule, reach on the nominal and on the held-out appearance.
+    aug = f'{RUNS}/e2e_2view_aug_inv'
+    aug_train = [_wm(f'{RUNS}/data2v/play', aug, common,
+                     '--augment appearance --invariance-weight 1 --stop-at 1000')]
+    for suffix, args in (('', ''), ('_unseen', '--variation unseen')):
+        out.append(Row(f'e2e_2view_aug_inv_1000{suffix}', 'end-to-end',
+                       'nominal play data, each clip under a random train-range appearance + '
+                       'invariance between two appearances (weight 1), 1000 of 3000 steps'
+                       + (', unseen colours/lighting' if suffix else ', nominal scene'),
+                       f'{aug}/snapshots/step_001000', data='2v', train=list(aug_train),
+                       eval_args=args, push_pick=False, recovery_args=None,
+                       seed=COMPACT_HELDOUT_SEED))
     return out
 
 

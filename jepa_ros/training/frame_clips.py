@@ -43,16 +43,17 @@ class FrameClips:
         rng = np.random.default_rng(seed)
         return rng.choice(len(self.index), size=min(int(n), len(self.index)), replace=False)
 
-    def sample(self, rng, batch: int, norm, device):
+    def sample(self, rng, batch: int, norm, device, raw: bool = False):
         """Return a random batch (see ``get``)."""
-        return self.get(rng.integers(0, len(self.index), size=batch), norm, device)
+        return self.get(rng.integers(0, len(self.index), size=batch), norm, device, raw)
 
-    def get(self, idx, norm, device):
+    def get(self, idx, norm, device, raw: bool = False):
         """
         Return ``(images [B, T, V, 3, H, W], actions [B, T-1, A], states [B, T-1, S])``.
 
-        Images are ImageNet-normalised floats; actions (the sum of the strided steps) and
-        states are normalised with ``norm``; states are those before each action.
+        Images are ImageNet-normalised floats (``raw``: 0..1, for augmentation first);
+        actions (the sum of the strided steps) and states are normalised with ``norm``; states
+        are those before each action.
         """
         imgs, acts, sts = [], [], []
         for i in idx:
@@ -71,5 +72,6 @@ class FrameClips:
         std = x.new_tensor(IMAGENET_STD).view(1, 1, 1, 3, 1, 1)
         a = normalize(np.stack(acts), norm['action_mean'], norm['action_std'])
         s = normalize(np.stack(sts), norm['state_mean'], norm['state_std'])
-        return ((x - mean) / std, torch.as_tensor(a, dtype=torch.float32, device=device),
+        return (x if raw else (x - mean) / std,
+                torch.as_tensor(a, dtype=torch.float32, device=device),
                 torch.as_tensor(s, dtype=torch.float32, device=device))

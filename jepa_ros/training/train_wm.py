@@ -54,6 +54,11 @@ class TrainWMConfig:
     rollout_weight: float = 1.0
     sigreg_weight: float = 0.1
     sigreg_projections: int = 256
+    # 'appearance': each training clip under a random scene appearance, one per clip and view
+    # (appearance_aug.py, the sim's 'train' colour and light ranges); 'none': as recorded
+    augment: str = 'none'
+    # with augment: MSE between the latents of two appearances of each clip's first frame
+    invariance_weight: float = 0.0
     batch_size: int = 32
     steps: int = 3000
     lr: float = 5e-4
@@ -98,6 +103,14 @@ class TrainWMConfig:
             raise ConfigError('TrainWMConfig.val_fraction must be in [0, 1)')
         if self.dtype not in ('fp32', 'bf16'):
             raise ConfigError("TrainWMConfig.dtype must be 'fp32' or 'bf16'")
+        if self.augment not in ('none', 'appearance'):
+            raise ConfigError(f"TrainWMConfig.augment must be 'none' or 'appearance', got "
+                              f'{self.augment!r}')
+        if self.invariance_weight < 0:
+            raise ConfigError('TrainWMConfig.invariance_weight must be >= 0')
+        if self.invariance_weight > 0 and self.augment == 'none':
+            raise ConfigError('TrainWMConfig.invariance_weight needs augment appearance (two '
+                              'appearances of the same clip)')
         if self.views < 0:
             raise ConfigError('TrainWMConfig.views must be >= 0 (0: every view in the data)')
 
@@ -205,6 +218,7 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
     from jepa_ros.models.compact_checkpoint import save_compact
     from jepa_ros.training import checkpoint as ckpt
     from jepa_ros.training import distributed as dd
+    from jepa_ros.training.appearance_aug import imagenet_normalize, random_appearance
     from jepa_ros.training.collapse_guard import CollapseGuard
     from jepa_ros.training.common import autocast, params_digest, RateMeter, write_json
     from jepa_ros.training.curves import CurveLog
@@ -243,6 +257,7 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
                             betas=(0.9, 0.95))
     sampler = np.random.default_rng([cfg.seed, ctx.rank])
     proj_gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed * 1000 + ctx.rank)
+    aug_gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed * 1000 + 500 + ctx.rank)
     step = 0
     if state is not None:
         net.load_state_dict(state['net'])
@@ -260,9 +275,14 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
             super().__init__()
             self.inner = inner
 
-        def forward(self, x, a, s):
-            return wm_losses(self.inner, x, a, s, cfg.history, cfg.rollout_steps,
-                             cfg.sigreg_projections, proj_gen)
+        def forward(self, x, a, s, x_alt=None):
+            out = wm_losses(self.inner, x, a, s, cfg.history, cfg.rollout_steps,
+                            cfg.sigreg_projections, proj_gen)
+            if x_alt is None:
+                return out + (out[0].new_zeros(()),)
+            z0 = out[3][:, 0]                                   # [B, N, L]
+            z_alt = self.inner.encode(x_alt).view_as(z0)
+            return out + (torch.nn.functional.mse_loss(z0, z_alt),)
 
     ddp = dd.wrap_ddp(Objective(net), ctx)
     curves = CurveLog(out / 'curves.csv', resume_step=step) if ctx.is_main else None
@@ -324,11 +344,18 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
         lr = lr_at(step, cfg.steps, cfg.lr, cfg.warmup_steps, cfg.final_lr_ratio)
         for g in opt.param_groups:
             g['lr'] = lr
-        x, a, s = data.sample(sampler, cfg.batch_size, norm, ctx.device)
+        x_alt = None
+        if cfg.augment == 'appearance':
+            raw, a, s = data.sample(sampler, cfg.batch_size, norm, ctx.device, raw=True)
+            x = imagenet_normalize(random_appearance(raw, aug_gen))
+            if cfg.invariance_weight > 0:
+                x_alt = imagenet_normalize(random_appearance(raw[:, :1], aug_gen))[:, 0]
+        else:
+            x, a, s = data.sample(sampler, cfg.batch_size, norm, ctx.device)
         with autocast(ctx.device, cfg.dtype):
-            teacher, rollout, reg, z = ddp(x, a, s)
+            teacher, rollout, reg, z, inv = ddp(x, a, s, x_alt)
         loss = teacher.float() + cfg.rollout_weight * rollout.float() \
-            + cfg.sigreg_weight * reg.float()
+            + cfg.sigreg_weight * reg.float() + cfg.invariance_weight * inv.float()
         if not torch.isfinite(loss):
             raise FloatingPointError(f'world-model loss became {loss.item()} at step {step}; '
                                      'lower --lr')
@@ -347,6 +374,8 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
                     'teacher': dd.all_reduce_mean(teacher.item(), ctx),
                     'rollout': dd.all_reduce_mean(rollout.item(), ctx),
                     'sigreg': dd.all_reduce_mean(reg.item(), ctx), 'lr': lr,
+                    **({'invariance': dd.all_reduce_mean(inv.item(), ctx)}
+                       if x_alt is not None else {}),
                     'image_spread': diag['image_spread'], 'eff_rank': diag['eff_rank'],
                     'steps_per_s': meter.rate}
             if ctx.is_main and val is not None and (step % cfg.eval_every == 0 or step == end):
