@@ -299,6 +299,16 @@ def _compact_rows() -> List[Row]:
                        f'{aug}/snapshots/step_001000', data='2v', train=list(aug_train),
                        eval_args=args, push_pick=False, recovery_args=None,
                        seed=COMPACT_HELDOUT_SEED))
+    # ... and the same run to the end of its schedule, like with like with e2e_2view.
+    full = [_wm(f'{RUNS}/data2v/play', aug, common, '--augment appearance '
+                '--invariance-weight 1')]
+    for suffix, args in (('', ''), ('_unseen', '--variation unseen')):
+        out.append(Row(f'e2e_2view_aug_inv{suffix}', 'end-to-end',
+                       'as e2e_2view_aug_inv_1000, 3000 steps (the 1000-step run resumed)'
+                       + (', unseen colours/lighting' if suffix else ', nominal scene'),
+                       f'{aug}/model', data='2v', train=aug_train + full, eval_args=args,
+                       push_pick=True, push_pick_episodes=20, recovery_args=None,
+                       seed=COMPACT_HELDOUT_SEED))
     return out
 
 

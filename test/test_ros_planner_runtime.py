@@ -130,6 +130,7 @@ def test_grasp_subgoal_waits_for_the_fingers_and_the_grip_is_kept(tmp_path,
         t_held = time.monotonic()
         client.wait(lambda: any(d['goal_index'] == 1 for t, d in diagnostics(client)
                                 if t > t_held), 30, 'the carry sub-goal')
+        assert any(d.get('holding') for t, d in diagnostics(client) if t > t_held)
         t1 = time.monotonic()
         client.spin(1.5)
         grips = [m.data for t, m in client.log['gripper_command'] if t > t1]

@@ -276,6 +276,7 @@ class MPCRuntime:
             return self.hold(reason, state, diag)
         obs, image_stamp, image_receipt = found
         holding = self.holding(state)
+        diag['holding'] = holding     # the grasp check (None: no finger reading yet)
         try:
             plan = self._plan(obs, state, goal, version, holding)
         except Exception as exc:  # noqa: B902 - a planner failure must never move the arm
