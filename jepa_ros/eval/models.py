@@ -66,12 +66,17 @@ def untrained_like(world_model, seed: int = 0):
         torch.manual_seed(int(seed))
         encoder = VJEPA2Encoder(copy.deepcopy(world_model.encoder.config))
         predictor = ACPredictor(copy.deepcopy(world_model.predictor.config))
-    norm = None
-    if world_model.normalization is not None:
-        norm = {k: v.detach().cpu().tolist() for k, v in world_model.normalization.items()}
+    norm = _normalization_lists(world_model)
     return VJEPA2WorldModel(encoder, predictor, device=world_model.device,
                             dtype=world_model.dtype, normalization=norm,
                             image_size=world_model.image_size)
+
+
+def _normalization_lists(world_model):
+    """Return the model's normalisation as plain lists (what the constructors take), or None."""
+    if world_model.normalization is None:
+        return None
+    return {k: v.detach().cpu().tolist() for k, v in world_model.normalization.items()}
 
 
 def _untrained_compact(world_model, seed: int):
@@ -81,9 +86,7 @@ def _untrained_compact(world_model, seed: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         net = type(world_model.net)(copy.deepcopy(world_model.config))
-    norm = None
-    if world_model.normalization is not None:
-        norm = {k: v.detach().cpu().tolist() for k, v in world_model.normalization.items()}
+    norm = _normalization_lists(world_model)
     return CompactWorldModel(net, device=world_model.device, dtype=world_model.dtype,
                              normalization=norm, cameras=world_model.cameras,
                              action_space=copy.deepcopy(world_model.action_space),
