@@ -4,8 +4,9 @@
 
 from jepa_ros.data import episode_path, write_episode
 from jepa_ros.data.synthetic import synthetic_episode
-from jepa_ros.training.appearance_aug import (cube_mask, hue_rotation, imagenet_normalize,
-                                              LIGHT_RANGE, random_appearance)
+from jepa_ros.training.appearance_aug import (cube_mask, hue_rotation, LIGHT_RANGE,
+                                              random_appearance)
+from jepa_ros.training.common import imagenet_normalize
 import pytest
 import torch
 

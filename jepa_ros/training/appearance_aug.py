@@ -14,7 +14,6 @@ of the same clip give the pair that an invariance term pulls together (``train-w
 
 import math
 
-from jepa_ros.training.common import IMAGENET_MEAN, IMAGENET_STD
 import torch
 
 # The sim's 'train' regime, not 'unseen' (jepa_ros/sim/variation.py), so that --variation
@@ -74,11 +73,3 @@ def random_appearance(x: torch.Tensor, generator: torch.Generator = None) -> tor
     out = (keep * frames + (1 - keep) * surfaces) * light[:, None]
     out = out.clamp_(0.0, 1.0).view(b, v, t, 3, *x.shape[-2:]).permute(0, 2, 1, 3, 4, 5)
     return out.contiguous()
-
-
-def imagenet_normalize(x: torch.Tensor) -> torch.Tensor:
-    """Return images [..., 3, H, W] in 0..1 normalised as the encoders expect."""
-    shape = (1,) * (x.ndim - 3) + (3, 1, 1)
-    mean = x.new_tensor(IMAGENET_MEAN).view(shape)
-    std = x.new_tensor(IMAGENET_STD).view(shape)
-    return (x - mean) / std

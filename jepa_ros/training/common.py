@@ -15,6 +15,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def imagenet_normalize(x: torch.Tensor) -> torch.Tensor:
+    """Return images [..., 3, H, W] in 0..1 normalised as the encoders expect."""
+    shape = (1,) * (x.ndim - 3) + (3, 1, 1)
+    mean = x.new_tensor(IMAGENET_MEAN).view(shape)
+    std = x.new_tensor(IMAGENET_STD).view(shape)
+    return (x - mean) / std
+
+
 def frames_to_video(frames, device='cpu') -> torch.Tensor:
     """Turn uint8 frames [B, T, H, W, 3] (numpy or torch) into a normalised video [B,3,T,H,W]."""
     x = torch.as_tensor(np.ascontiguousarray(frames)).to(device)

@@ -10,7 +10,7 @@ and cuts clips of ``clip_len`` frames with the ``clip_len - 1`` actions between 
 
 from typing import List, Sequence
 
-from jepa_ros.training.common import IMAGENET_MEAN, IMAGENET_STD
+from jepa_ros.training.common import imagenet_normalize
 from jepa_ros.training.normalization import normalize
 import numpy as np
 import torch
@@ -68,10 +68,8 @@ class FrameClips:
             sts.append(st if self.use_states else st[:, :0])
         x = torch.from_numpy(np.stack(imgs)).to(device)
         x = x.permute(0, 1, 2, 5, 3, 4).float().div_(255.0)
-        mean = x.new_tensor(IMAGENET_MEAN).view(1, 1, 1, 3, 1, 1)
-        std = x.new_tensor(IMAGENET_STD).view(1, 1, 1, 3, 1, 1)
         a = normalize(np.stack(acts), norm['action_mean'], norm['action_std'])
         s = normalize(np.stack(sts), norm['state_mean'], norm['state_std'])
-        return (x if raw else (x - mean) / std,
+        return (x if raw else imagenet_normalize(x),
                 torch.as_tensor(a, dtype=torch.float32, device=device),
                 torch.as_tensor(s, dtype=torch.float32, device=device))

@@ -218,9 +218,10 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
     from jepa_ros.models.compact_checkpoint import save_compact
     from jepa_ros.training import checkpoint as ckpt
     from jepa_ros.training import distributed as dd
-    from jepa_ros.training.appearance_aug import imagenet_normalize, random_appearance
+    from jepa_ros.training.appearance_aug import random_appearance
     from jepa_ros.training.collapse_guard import CollapseGuard
-    from jepa_ros.training.common import autocast, params_digest, RateMeter, write_json
+    from jepa_ros.training.common import (autocast, imagenet_normalize, params_digest,
+                                          RateMeter, write_json)
     from jepa_ros.training.curves import CurveLog
     from jepa_ros.training.ema import lr_at
     from jepa_ros.training.frame_clips import FrameClips
