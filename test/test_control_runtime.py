@@ -2,13 +2,14 @@
 # Copyright 2026 jepa_ros contributors
 """The pure MPC runtime the planner node and eval share: ages, holds, limits, the loop thread."""
 
+import json
 import threading
 import time
 from types import SimpleNamespace
 
 from jepa_ros.control import action_to_command, command_to_action, limit_command, MPCNodeConfig
 from jepa_ros.control.loop import PeriodicThread
-from jepa_ros.control.profiles import planner_settings, PROFILES
+from jepa_ros.control.profiles import chosen_fields, MODEL_FIELDS, planner_settings, PROFILES
 from jepa_ros.control.runtime import MPCRuntime, NO_GOAL
 from jepa_ros.ros.launch_params import given_overrides
 from jepa_ros.utils.config import ConfigError
@@ -151,7 +152,6 @@ def test_profile_precedence_device_then_model_then_user(tmp_path):
     assert planner_settings('none', 'cpu') == {}
     mine = planner_settings('auto', 'cpu', user={'samples': 17})
     assert mine['samples'] == 17 and mine['horizon'] == 1
-    import json
     (tmp_path / 'config.json').write_text(json.dumps({'extra': {'planner': {'samples': 99,
                                                                             'horizon': 3}}}))
     (tmp_path / 'model.safetensors').write_bytes(b'')
@@ -165,7 +165,12 @@ def test_shipped_params_file_leaves_the_profile_fields_to_the_profile(project_ro
     import yaml
     params = yaml.safe_load((project_root / 'config' / 'planner.yaml').read_text())
     planner = params['planner_node']['ros__parameters']['planner']
-    assert not {k for p in PROFILES.values() for k in p} & set(planner)
+    assert not set(chosen_fields()) & set(planner)
+    assert {k for p in PROFILES.values() for k in p} <= set(chosen_fields())
+    # a model may only recommend fields the params file leaves open
+    for config in (project_root / 'jepa_ros' / 'assets' / 'models').glob('*/config.json'):
+        rec = (json.loads(config.read_text()).get('extra') or {}).get('planner') or {}
+        assert set(rec) <= set(MODEL_FIELDS), (config, rec)
     assert params['planner_node']['ros__parameters']['planner_profile'] == 'auto'
 
 
@@ -181,7 +186,6 @@ def test_launch_arguments_only_override_what_was_given():
 
 
 def test_sim_demo_launch_derives_a_multi_view_models_cameras(tmp_path):
-    import json
     from jepa_ros.ros.launch_params import model_sim_views, sim_view_overrides
 
     def model(name, cameras):

@@ -83,6 +83,32 @@ def test_planner_parameters_use_the_planner_prefix(context):
         node.destroy_node()
 
 
+def test_shipped_params_file_plans_with_what_eval_uses(project_root):
+    """
+    The launch files' params file must not pin a field the profile or the model chooses.
+
+    It once set ``planner.energy: l1`` (a default), which counted as the user's and beat the
+    shipped model's own L2: ``ros2 launch`` planned with another energy than ``jepa-ros eval``.
+    """
+    from jepa_ros.control.profiles import planner_settings
+    from jepa_ros.ros.planner_node import PlannerNode
+    path = project_root / 'config' / 'planner.yaml'
+    ctx = Context()
+    rclpy.init(context=ctx, args=['--ros-args', '--params-file', str(path)])
+    try:
+        node = PlannerNode(context=ctx)
+        try:
+            want = planner_settings('cpu', 'cpu', 'default')   # what eval applies on a CPU
+            assert want['energy'] == 'l2' and want['horizon'] == 3, want
+            got = {k: getattr(node.planner_cfg, k) for k in want}
+            assert got == want
+            assert node._user_planner == []
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=ctx)
+
+
 def test_pose_to_state_inverts_the_sim_convention():
     quat = mat_to_quat(euler_to_mat(STATE[3:6]))
     msg = pose_msg(STATE[:3], quat, 'panda_link0', None)

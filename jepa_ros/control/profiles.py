@@ -20,6 +20,15 @@ PROFILES: Dict[str, Dict[str, object]] = {
     'cuda': {},       # the official settings
 }
 PROFILE_CHOICES = ('auto',) + tuple(PROFILES) + ('none',)
+# Planner fields a model folder may recommend (config.json ``extra.planner``; the trainers write
+# only these). A params file must leave them unset like the profile's fields: a value there
+# counts as the user's and would beat every model's own choice.
+MODEL_FIELDS = ('energy', 'energy_weighting', 'horizon', 'iterations', 'samples', 'topk')
+
+
+def chosen_fields():
+    """Return the planner fields a device profile or a model chooses (sorted)."""
+    return sorted({k for p in PROFILES.values() for k in p} | set(MODEL_FIELDS))
 
 
 def profile_name(profile: str, device: str) -> str:

@@ -79,18 +79,18 @@ def planner_params_yaml() -> str:
 
     Planner fields nest under ``planner:`` (parameters ``planner.<field>``); empty lists and None
     become '' as declare_config expects (an empty YAML list has no ROS type). The fields that
-    ``planner_profile`` sets per device are left out (a value here would beat the profile) and
-    listed as comments to uncomment.
+    ``planner_profile`` sets per device, and those a model recommends, are left out (a value here
+    would beat the profile and the model) and listed as comments to uncomment.
     """
     import yaml
-    from jepa_ros.control.profiles import PROFILES
+    from jepa_ros.control.profiles import chosen_fields, MODEL_FIELDS, PROFILES
     from jepa_ros.planning.config import PlannerConfig
 
     def ros(values):
         return {k: ('' if v is None or (isinstance(v, list) and not v) else v)
                 for k, v in values.items()}
 
-    by_profile = sorted({k for p in PROFILES.values() for k in p})
+    by_profile = chosen_fields()
     planner = ros(to_dict(PlannerConfig()))
     params = ros(to_dict(MPCNodeConfig()))
     params['planner'] = {k: v for k, v in planner.items() if k not in by_profile}
@@ -101,6 +101,8 @@ def planner_params_yaml() -> str:
     for name, values in PROFILES.items():
         told = ', '.join(f'{k} {v}' for k, v in values.items())
         lines.append(f'      #   {name}: {told or "the official settings, as below"}')
+    lines += ["      # and over the profile, a model folder's config.json extra.planner may set",
+              f'      #   {", ".join(MODEL_FIELDS)}']
     lines += [f'      # {k}: {planner[k]}' for k in by_profile]
     return text + '\n'.join(lines) + '\n'
 
@@ -145,10 +147,11 @@ class PlannerNode(LifecycleNode):
             self, PlannerConfig, prefix='planner.', defaults=planner_settings(
                 cfg.planner_profile, self.device, '' if cfg.world_model else cfg.checkpoint))
         refuse_unknown_parameters(self)
-        # planner.* the user gave that beat the profile (named in the start-up line)
-        from jepa_ros.control.profiles import PROFILES
+        # planner.* the user gave that beat the profile or the model (named in the start-up line)
+        from jepa_ros.control.profiles import chosen_fields
+        chosen = set(chosen_fields())
         self._user_planner = sorted(n[len('planner.'):] for n in user_set_parameters(self)
-                                    if n[len('planner.'):] in PROFILES.get(self.profile, {}))
+                                    if n[len('planner.'):] in chosen)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.startup_error = None
         self._publish_lock = threading.Lock()   # one command at a time, in order
