@@ -45,6 +45,7 @@ SETTINGS = {
     'en_ws5': ['--energy-weighting', 'none', '--warm-start-std', '0.5'],
     'en_l1': ['--energy-weighting', 'none', '--energy', 'l1'],
     'decay14': ['--samples-decay', '1.4'],      # 48, 34, 24 samples in the 3 iterations
+    'cos': ['--energy', 'cosine'],
 }
 HELDOUT_FROM = 7000    # seeds from here on were never used to choose a setting
 
