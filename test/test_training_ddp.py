@@ -2,6 +2,7 @@
 # Copyright 2026 jepa_ros contributors
 """The trainers under DistributedDataParallel: 2 CPU processes (gloo) keep identical replicas."""
 
+import faulthandler
 import os
 import queue as queue_mod
 
@@ -26,8 +27,11 @@ def _agent_store():
     return dist.TCPStore('127.0.0.1', 0, is_master=True, wait_for_workers=False)
 
 
-def _worker(rank, world, ports, data, out, queue):
+def _worker(rank, world, ports, data, out, queue, done):
     torch.set_num_threads(1)
+    # a rank that hangs writes where it is; the parent puts that in its failure message
+    stacks = open(os.path.join(out, f'stacks_rank{rank}.txt'), 'w')
+    faulthandler.dump_traceback_later(100, file=stacks)
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
                       MASTER_ADDR='127.0.0.1', TORCHELASTIC_USE_AGENT_STORE='True')
     from jepa_ros.training import pretrain, train_ac, train_wm
@@ -55,6 +59,8 @@ def _worker(rank, world, ports, data, out, queue):
     except BaseException as exc:  # report instead of hanging the parent
         queue.put((rank, 'error', repr(exc)))
         raise
+    done.wait(60)   # stay until the parent has both results
+    faulthandler.cancel_dump_traceback_later()
 
 
 def test_two_process_ddp_replicas_stay_identical(tmp_path):
@@ -65,7 +71,9 @@ def test_two_process_ddp_replicas_stay_identical(tmp_path):
     queue = ctx.Queue()
     stores = [_agent_store() for _ in range(3)]  # one per trainer: each starts a new group
     ports = tuple(st.port for st in stores)
-    procs = [ctx.Process(target=_worker, args=(r, 2, ports, str(data), str(tmp_path), queue))
+    done = ctx.Event()    # both ranks stay until both reported: no peer exits mid-teardown
+    procs = [ctx.Process(target=_worker,
+                         args=(r, 2, ports, str(data), str(tmp_path), queue, done))
              for r in range(2)]
     for p in procs:
         p.start()
@@ -75,12 +83,17 @@ def test_two_process_ddp_replicas_stay_identical(tmp_path):
             try:
                 item = queue.get(timeout=120)
             except queue_mod.Empty:
+                stacks = ''.join(f'\n--- rank {r}:\n' + f.read_text()
+                                 for r, f in enumerate(sorted(tmp_path.glob('stacks_rank*.txt')))
+                                 if f.read_text())
                 pytest.fail(f'no result within 120 s from ranks {sorted({0, 1} - set(results))}'
-                            f' (exit codes {[p.exitcode for p in procs]}); got {results}')
+                            f' (exit codes {[p.exitcode for p in procs]}); got {results}'
+                            f'{stacks}')
             results[item[0]] = item
             if item[1] == 'error':
                 break  # the other rank may wait for this one forever; report the cause
     finally:
+        done.set()
         for p in procs:
             p.join(timeout=30)
             if p.is_alive():
