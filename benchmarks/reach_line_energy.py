@@ -54,9 +54,14 @@ def main(argv=None):
     from jepa_ros.eval.tasks import (goal_images, make_episodes, place_scene, render_views,
                                      scene_seed)
     from jepa_ros.planning.compact_world_model import CompactWorldModel
+    from jepa_ros.planning.energies import energy
     from jepa_ros.sim import SimArm, SimConfig
     wm = CompactWorldModel.from_checkpoint(args.checkpoint)
     cams = tuple(wm.cameras) or ('front',)
+
+    def encode(views):
+        """Latents of one observation (a (V, H, W, 3) stack for several cameras)."""
+        return wm.encode(list(views) if len(cams) > 1 else views)
     rows = []
     with SimArm(SimConfig(image_size=128)) as sim:
         for seed in (int(s) for s in args.seeds.split(',')):
@@ -67,16 +72,15 @@ def main(argv=None):
                            for r in data['tasks']['reach']['planner']['records']}
             for spec in make_episodes('reach', args.episodes, seed, sim, 0):
                 goal = goal_images(sim, spec, 128, cams)[-1]
-                z_goal = wm.encode(list(goal) if len(cams) > 1 else goal)
+                z_goal = encode(goal)
                 start, end = np.asarray(spec.start_ee), np.asarray(spec.goal_ee[-1])
                 fractions = np.linspace(0.0, 1.0, args.points)
                 energies = []
                 for f in fractions:
                     place_scene(sim, scene_seed(spec), start + f * (end - start),
                                 spec.start_cube, spec.cube_yaw, spec.start_gripper)
-                    img = render_views(sim, cams, 128)
-                    z = wm.encode(list(img) if len(cams) > 1 else img)
-                    energies.append(float(torch.sqrt(((z - z_goal) ** 2).mean())))
+                    z = encode(render_views(sim, cams, 128))
+                    energies.append(float(energy(z, z_goal, 'l2')[0]))   # the planner's L2
                 dist = [float(np.linalg.norm(end - start) * (1 - f)) for f in fractions]
                 rows.append({'seed': seed, 'index': spec.index, 'start_m': round(dist[0], 4),
                              'basin_radius_m': round(basin_radius(dist, energies), 4),

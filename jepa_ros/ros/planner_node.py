@@ -90,10 +90,10 @@ def planner_params_yaml() -> str:
         return {k: ('' if v is None or (isinstance(v, list) and not v) else v)
                 for k, v in values.items()}
 
-    by_profile = chosen_fields()
+    chosen = chosen_fields()
     planner = ros(to_dict(PlannerConfig()))
     params = ros(to_dict(MPCNodeConfig()))
-    params['planner'] = {k: v for k, v in planner.items() if k not in by_profile}
+    params['planner'] = {k: v for k, v in planner.items() if k not in chosen}
     text = yaml.safe_dump({NODE_NAME: {'ros__parameters': params}}, sort_keys=False,
                           default_flow_style=None, width=99)
     lines = ['      # Set per device by planner_profile; uncomment a line to fix it on every '
@@ -103,7 +103,7 @@ def planner_params_yaml() -> str:
         lines.append(f'      #   {name}: {told or "the official settings, as below"}')
     lines += ["      # and over the profile, a model folder's config.json extra.planner may set",
               f'      #   {", ".join(MODEL_FIELDS)}']
-    lines += [f'      # {k}: {planner[k]}' for k in by_profile]
+    lines += [f'      # {k}: {planner[k]}' for k in chosen]
     return text + '\n'.join(lines) + '\n'
 
 
