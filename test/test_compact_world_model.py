@@ -228,3 +228,105 @@ def test_untrained_twin_of_a_compact_model_keeps_shape_scaling_and_views():
     assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
     again = untrained_like(wm, seed=3)   # seeded: the same twin twice
     assert all(torch.equal(p, q) for p, q in zip(twin.net.parameters(), again.net.parameters()))
+
+
+# --- int8 planning precision ------------------------------------------------------------------
+
+def _int8_pair():
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    norm = {'action_mean': [0.0] * 7, 'action_std': [0.02] * 7, 'state_mean': [0.5] * 7,
+            'state_std': [0.1] * 7}
+    net = _net(num_views=2)
+    return (CompactWorldModel(net, normalization=norm),
+            CompactWorldModel(net, normalization=norm, dtype='int8'))
+
+
+def test_int8_rollout_ranks_candidates_as_float32_and_float32_paths_stay_exact():
+    fp32, int8 = _int8_pair()
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(1, 2, 16, generator=gen)
+    actions = 0.02 * torch.randn(64, 3, 7, generator=gen)
+    states = 0.5 + 0.1 * torch.randn(64, 3, 7, generator=gen)
+    ctx = fp32.start(z, states[0, 0])
+    ref = fp32.rollout(ctx, actions, states)
+    fast = int8.rollout(int8.start(z, states[0, 0]), actions, states)
+    assert not torch.equal(ref, fast)                  # it really runs another path
+    moved = (ref - z).norm()
+    assert (fast - ref).norm() < 0.05 * moved
+    goal = ref[:1] + 0.1 * torch.randn(1, 2, 16, generator=gen)   # a goal the actions can reach
+    e_ref = (ref - goal).pow(2).mean((1, 2))
+    e_fast = (fast - goal).pow(2).mean((1, 2))
+    assert torch.corrcoef(torch.stack([e_ref, e_fast]))[0, 1] > 0.95
+    top = set(e_ref.argsort()[:8].tolist())
+    assert len(top & set(e_fast.argsort()[:8].tolist())) >= 6
+    # the planner's final say and the gradient path are the float32 predictor's
+    torch.testing.assert_close(int8.precise_rollout(ctx, actions, states), ref)
+    a = actions[:4].clone().requires_grad_(True)
+    out = int8.differentiable_rollout(ctx, a, states[:4])
+    out.pow(2).sum().backward()
+    assert a.grad is not None and torch.isfinite(a.grad).all()
+    torch.testing.assert_close(out.detach(), ref[:4])
+
+
+def test_int8_is_refused_off_the_cpu_and_for_vjepa_models(tmp_path):
+    from jepa_ros.control.config import MPCNodeConfig
+    from jepa_ros.control.loading import load_world_model
+    from jepa_ros.models import ACPredictor, encoder_preset, predictor_preset
+    from jepa_ros.models import save_model, VJEPA2Encoder
+    from jepa_ros.planning.compact_world_model import CompactWorldModel
+    from jepa_ros.utils.config import ConfigError
+    with pytest.raises(ValueError, match="'int8' is a CPU precision"):
+        CompactWorldModel(_net(), device='cuda', dtype='int8')
+    with pytest.raises(ValueError, match="runs in 'fp32', 'bf16', 'int8'"):
+        CompactWorldModel(_net(), dtype='int4')
+    vj = save_model(tmp_path / 'vj', VJEPA2Encoder(encoder_preset('tiny')),
+                    ACPredictor(predictor_preset('tiny')))
+    with pytest.raises(ConfigError, match="'int8' is for compact models"):
+        load_world_model(MPCNodeConfig(checkpoint=str(vj), dtype='int8'), 'cpu')
+    with pytest.raises(ConfigError, match='int8'):
+        MPCNodeConfig(dtype='int4').validate()
+
+
+def test_int8_plans_through_the_shared_loader(trained):
+    from jepa_ros.control.config import MPCNodeConfig
+    from jepa_ros.control.loading import load_world_model
+    from jepa_ros.planning import CEMPlanner, PlannerConfig
+    out, _ = trained
+    wm, _ = load_world_model(MPCNodeConfig(checkpoint=str(out / 'model'), dtype='int8'), 'cpu')
+    assert wm.dtype == 'int8'
+    img = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    state = np.array([0.5, 0.0, 0.3, np.pi, 0.0, 0.0, 0.0], np.float32)
+    plan = CEMPlanner(wm, PlannerConfig(samples=16, topk=4, iterations=2, horizon=3,
+                                        energy='l2')).plan(img, state, img)
+    assert plan.ok and np.isfinite(plan.final_energy) and plan.actions.shape == (3, 7)
+
+
+# --- fine-tuning from a model (--init-from) -----------------------------------------------------
+
+def test_init_from_starts_at_the_model_and_keeps_its_normalisation(episodes, trained, tmp_path):
+    from jepa_ros.models.compact_checkpoint import load_compact
+    from jepa_ros.training.train_wm import train
+    out, _ = trained
+    src, src_extra = load_compact(out / 'model')
+    lines = []
+    # lr 0: the fine-tuned model is the source model (BatchNorm statistics aside)
+    train(_cfg(episodes, tmp_path / 'ft', steps=2, lr=0.0, init_from=str(out / 'model'),
+               augment='appearance', augment_fraction=0.5, invariance_weight=1.0),
+          log=lines.append)
+    assert any('weights and normalisation from' in m for m in lines)
+    net, extra = load_compact(tmp_path / 'ft' / 'model')
+    assert extra['normalization'] == src_extra['normalization']
+    assert extra['train_wm']['init_from'] == str(out / 'model')
+    for (name, p), q in zip(net.named_parameters(), src.parameters()):
+        torch.testing.assert_close(p, q, msg=name)
+
+
+def test_init_from_refuses_another_architecture_and_bad_fractions(episodes, trained, tmp_path):
+    from jepa_ros.training.train_wm import train
+    from jepa_ros.utils.config import ConfigError
+    out, _ = trained
+    with pytest.raises(ConfigError, match=r'latent_dim \(16 there, 24 here\)'):
+        train(_cfg(episodes, tmp_path, steps=2, latent_dim=24, init_from=str(out / 'model')),
+              log=lambda *_: None)
+    with pytest.raises(ConfigError, match='augment_fraction'):
+        _cfg(episodes, tmp_path, augment='appearance', augment_fraction=0.0).validate()

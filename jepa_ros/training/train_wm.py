@@ -59,6 +59,12 @@ class TrainWMConfig:
     augment: str = 'none'
     # with augment: MSE between the latents of two appearances of each clip's first frame
     invariance_weight: float = 0.0
+    # with augment: the share of each batch's clips seen under a random appearance (the rest
+    # as recorded, so the nominal scene keeps its weight)
+    augment_fraction: float = 1.0
+    # a compact model folder or shipped name whose weights and normalisation start this run
+    # (fine-tuning; same architecture and cameras; a fresh optimiser and lr schedule)
+    init_from: str = ''
     batch_size: int = 32
     steps: int = 3000
     lr: float = 5e-4
@@ -111,6 +117,8 @@ class TrainWMConfig:
         if self.invariance_weight > 0 and self.augment == 'none':
             raise ConfigError('TrainWMConfig.invariance_weight needs augment appearance (two '
                               'appearances of the same clip)')
+        if not 0 < self.augment_fraction <= 1:
+            raise ConfigError('TrainWMConfig.augment_fraction must be in (0, 1]')
         if self.views < 0:
             raise ConfigError('TrainWMConfig.views must be >= 0 (0: every view in the data)')
 
@@ -206,6 +214,30 @@ def action_space(episodes):
     return first
 
 
+def init_weights(net, name_or_dir: str, cameras, log) -> dict:
+    """
+    Copy a compact model's weights into ``net``; return the model's normalisation.
+
+    Fine-tuning keeps the model's action/state normalisation (its latents were learnt under it)
+    and refuses a model whose architecture or cameras differ, naming the difference.
+    """
+    from jepa_ros.models.compact_checkpoint import load_compact
+    from jepa_ros.utils.config import ConfigError, to_dict
+    src, extra = load_compact(name_or_dir)
+    want, have = to_dict(net.config), to_dict(src.config)
+    diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+    if diff:
+        what = ', '.join(f'{k} ({have.get(k)} there, {want.get(k)} here)' for k in diff)
+        raise ConfigError(f'train-wm --init-from {name_or_dir}: its architecture differs from '
+                          f'this run in {what}; set the same train-wm options')
+    if list(extra.get('cameras') or cameras) != list(cameras):
+        raise ConfigError(f'train-wm --init-from {name_or_dir}: trained on cameras '
+                          f'{extra.get("cameras")}, this data has {list(cameras)}')
+    net.load_state_dict(src.state_dict())
+    log(f'train-wm: weights and normalisation from {name_or_dir}')
+    return extra.get('normalization') or {}
+
+
 def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
           log: Callable[[str], None] = print):
     """
@@ -260,6 +292,8 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
     proj_gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed * 1000 + ctx.rank)
     aug_gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed * 1000 + 500 + ctx.rank)
     step = 0
+    if cfg.init_from and state is None:
+        norm = init_weights(net, cfg.init_from, cameras, log)
     if state is not None:
         net.load_state_dict(state['net'])
         opt.load_state_dict(state['optimizer'])
@@ -348,7 +382,9 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
         x_alt = None
         if cfg.augment == 'appearance':
             raw, a, s = data.sample(sampler, cfg.batch_size, norm, ctx.device, raw=True)
-            x = imagenet_normalize(random_appearance(raw, aug_gen))
+            n_aug = max(1, int(round(cfg.augment_fraction * raw.shape[0])))
+            x = imagenet_normalize(torch.cat([random_appearance(raw[:n_aug], aug_gen),
+                                              raw[n_aug:]]))
             if cfg.invariance_weight > 0:
                 x_alt = imagenet_normalize(random_appearance(raw[:, :1], aug_gen))[:, 0]
         else:
