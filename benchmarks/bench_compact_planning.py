@@ -9,7 +9,8 @@ gets: the cpu profile and the model's recommendation), on the same start/goal pa
 taken from held-out episodes (the frame at step 0 and the frame ``--gap`` steps later, both
 views; the goal pre-encoded, as the node and eval keep it): the process CPU time per plan (median; one torch thread, the figure to trust on a
 shared machine) and wall time, and the plan's energy relative to the lowest energy any setting
-found for that pair (1.0 = as good as the best). Closed-loop success of the settings that pay
+found for that pair (1.0 = as good as the best; every plan's energy is the float32 model's,
+also for the int8 rows, whose search runs on int8 predictor matrix products). Closed-loop success of the settings that pay
 is measured with ``jepa-ros eval`` (README "Compact world models").
 
     python benchmarks/bench_compact_planning.py --model runs/levers/e2e_2view/model \
@@ -26,9 +27,10 @@ import time
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-SETTINGS = [  # (samples, iterations, horizon)
-    (48, 3, 1), (48, 3, 3), (64, 3, 3), (128, 3, 3), (128, 4, 3), (192, 4, 3), (256, 5, 3),
-    (300, 15, 3),
+SETTINGS = [  # (samples, iterations, horizon, precision)
+    (48, 3, 1, 'fp32'), (48, 3, 3, 'fp32'), (48, 3, 3, 'int8'), (64, 3, 3, 'fp32'),
+    (96, 3, 3, 'int8'), (128, 3, 3, 'fp32'), (128, 4, 3, 'fp32'), (192, 4, 3, 'fp32'),
+    (256, 5, 3, 'fp32'), (300, 15, 3, 'fp32'),
 ]
 
 
@@ -48,7 +50,8 @@ def main(argv=None):
     from jepa_ros.data import list_episodes, read_episode
     from jepa_ros.planning import CEMPlanner, PlannerConfig
     from jepa_ros.planning.compact_world_model import CompactWorldModel
-    wm = CompactWorldModel.from_checkpoint(args.model)
+    models = {p: CompactWorldModel.from_checkpoint(args.model, dtype=p) for p in ('fp32', 'int8')}
+    wm = models['fp32']
     from jepa_ros.control.profiles import planner_settings
     rec = planner_settings('cpu', 'cpu', args.model)   # what the node and eval use on a CPU
     pairs = []
@@ -59,10 +62,10 @@ def main(argv=None):
         goal = wm.encode([v[args.gap] for v in views])
         pairs.append(([v[0] for v in views], ep.states[0], goal))
     rows = []
-    for samples, iters, horizon in SETTINGS:
+    for samples, iters, horizon, precision in SETTINGS:
         cfg = PlannerConfig(**dict(rec, samples=samples, iterations=iters, horizon=horizon,
                                    topk=max(8, samples // 10), warm_start=False))
-        planner = CEMPlanner(wm, cfg)
+        planner = CEMPlanner(models[precision], cfg)
         planner.plan(*pairs[0])   # warm-up
         cpu, wall, energies = [], [], []
         for image, state, goal in pairs:
@@ -73,14 +76,16 @@ def main(argv=None):
                 wall.append(time.perf_counter() - w0)
             energies.append(float(plan.final_energy))
         rows.append({'samples': samples, 'iterations': iters, 'horizon': horizon,
-                     'cpu_ms_median': 1000 * statistics.median(cpu),
+                     'precision': precision, 'cpu_ms_median': 1000 * statistics.median(cpu),
                      'wall_ms_median': 1000 * statistics.median(wall), 'energies': energies})
-        print(f'{samples:4d} x {iters:2d}, H={horizon}: {rows[-1]["cpu_ms_median"]:7.1f} ms CPU '
+        print(f'{samples:4d} x {iters:2d}, H={horizon} {precision}: '
+              f'{rows[-1]["cpu_ms_median"]:7.1f} ms CPU '
               f'({rows[-1]["wall_ms_median"]:.1f} wall)', flush=True)
     best = np.min([r['energies'] for r in rows], axis=0)
     for r in rows:
         r['energy_vs_best'] = float(np.mean(np.array(r['energies']) / np.maximum(best, 1e-12)))
-        print(f'{r["samples"]:4d} x {r["iterations"]:2d}, H={r["horizon"]}: energy / best '
+        print(f'{r["samples"]:4d} x {r["iterations"]:2d}, H={r["horizon"]} {r["precision"]}: '
+              f'energy / best '
               f'{r["energy_vs_best"]:.3f}')
     result = {'model': args.model, 'data': args.data, 'pairs': len(pairs), 'gap': args.gap,
               'torch_threads': torch.get_num_threads(), 'cpu': platform.processor() or

@@ -46,6 +46,9 @@ SETTINGS = {
     'en_l1': ['--energy-weighting', 'none', '--energy', 'l1'],
     'decay14': ['--samples-decay', '1.4'],      # 48, 34, 24 samples in the 3 iterations
     'cos': ['--energy', 'cosine'],
+    'int8': ['--dtype', 'int8'],                # int8 predictor matrix products (CPU)
+    'fp32': ['--dtype', 'fp32'],                # float32 (the default before int8)
+    'unseen': ['--variation', 'unseen'],        # scene colours and light never trained on
 }
 HELDOUT_FROM = 7000    # seeds from here on were never used to choose a setting
 

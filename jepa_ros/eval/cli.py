@@ -44,7 +44,8 @@ def add_arguments(parser):
                         help='rendered image size in px (frames are fitted to the model size)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or auto')
     parser.add_argument('--dtype', default='auto',
-                        help='auto (fp32: bf16 costs plan quality, see README), fp32 or bf16')
+                        help='auto (fp32: bf16 costs plan quality, see README), fp32, bf16 or '
+                             'int8 (compact models on a CPU)')
     parser.add_argument('--videos', type=int, default=2, help='episodes per task in the GIF')
     parser.add_argument('--no-fallback', action='store_true',
                         help='fail instead of using a random-weight model when "default" is '
@@ -134,7 +135,7 @@ def run(args) -> int:
         return 2
     from pathlib import Path
 
-    from jepa_ros.control.loading import configure_threads, resolve_device
+    from jepa_ros.control.loading import checkpoint_family, configure_threads, resolve_device
     from jepa_ros.eval.models import load_world_model_or_fallback
     from jepa_ros.eval.report import save_episode_video, save_summary_png, write_results
     from jepa_ros.eval.runner import run_eval
@@ -144,7 +145,7 @@ def run(args) -> int:
     try:
         device = resolve_device(cfg.device)
         configure_threads(0, device)   # one torch thread on CPU: the simulator shares the cores
-        cfg.dtype = resolve_precision(cfg.dtype, device)
+        cfg.dtype = resolve_precision(cfg.dtype, device, checkpoint_family(cfg.checkpoint))
         loaded = load_world_model_or_fallback(cfg.checkpoint, device, cfg.dtype,
                                               cfg.allow_fallback)
     except ConfigError as exc:
@@ -153,7 +154,8 @@ def run(args) -> int:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     sim_cfg = SimConfig(image_size=cfg.camera_size, variation=cfg.variation)
-    print(f'model: {loaded.description}; planner {planner_cfg.method} {planner_cfg.samples} '
+    print(f'model: {loaded.description} ({cfg.dtype}); planner {planner_cfg.method} '
+          f'{planner_cfg.samples} '
           f'samples x {planner_cfg.iterations} iterations, horizon {planner_cfg.horizon}')
     try:
         with SimArm(sim_cfg) as sim:

@@ -41,7 +41,7 @@ def check_model_fits(wm, spec):
 
 def run_env(args) -> int:
     """Evaluate ``--checkpoint`` on ``--env``; 0 on success (whatever the success rate)."""
-    from jepa_ros.control.loading import configure_threads, resolve_device
+    from jepa_ros.control.loading import checkpoint_family, configure_threads, resolve_device
     from jepa_ros.control.profiles import model_recommendation, PROFILES
     from jepa_ros.envs import make_env
     from jepa_ros.eval.env_eval import run_env_eval, save_env_summary_png, save_env_video
@@ -53,7 +53,7 @@ def run_env(args) -> int:
     from jepa_ros.utils.config import from_args, from_dict, to_dict
     device = resolve_device(args.device)
     configure_threads(0, device)
-    dtype = resolve_precision(args.dtype, device)
+    dtype = resolve_precision(args.dtype, device, checkpoint_family(args.checkpoint))
     loaded = load_world_model_or_fallback(args.checkpoint, device, dtype, allow_fallback=False)
     values = dict(PROFILES['cpu'])
     values.pop('support_std', None)   # a trust region in metres means nothing in a box

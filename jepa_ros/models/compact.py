@@ -244,25 +244,27 @@ class CompactWorldModelNet(nn.Module):
         z = self.encoder(images.flatten(0, 1))
         return z.view(b, v * self.config.latent_tokens, self.config.latent_dim)
 
-    def rollout(self, z, actions, states, steps: int):
+    def rollout(self, z, actions, states, steps: int, predictor=None):
         """
         Imagine ``steps`` frames after the context ``z`` [B, T0, N, L]; return [B, steps, N, L].
 
         ``actions`` / ``states`` [B, T0 + steps - 1, *] cover the context frames and the
         imagined ones (the planner rolls the states forward). One frame at a time over a
         key/value cache, so each imagined step costs one frame's tokens; the context frames
-        are put in the cache once.
+        are put in the cache once. ``predictor`` runs the steps in place of ``self.predictor``
+        (an int8 copy of it, CompactWorldModel's 'int8' precision).
         """
+        step = (predictor or self.predictor).step
         t0 = z.shape[1]
         if t0 + steps - 1 > self.config.max_frames:
             raise ValueError(f'{t0} context frames + {steps} imagined exceed the '
                              f'{self.config.max_frames} frames the predictor covers')
         cache = None
         for t in range(t0 - 1):
-            _, cache = self.predictor.step(z[:, t], actions[:, t], states[:, t], cache)
+            _, cache = step(z[:, t], actions[:, t], states[:, t], cache)
         frame, out = z[:, t0 - 1], []
         for i in range(steps):
             k = t0 - 1 + i
-            frame, cache = self.predictor.step(frame, actions[:, k], states[:, k], cache)
+            frame, cache = step(frame, actions[:, k], states[:, k], cache)
             out.append(frame)
         return torch.stack(out, dim=1)

@@ -16,6 +16,26 @@ from jepa_ros.planning.world_model import images_to_tensor, views_to_batch, Worl
 import torch
 
 
+PRECISIONS = ('fp32', 'bf16', 'int8')
+
+
+def int8_predictor(predictor):
+    """
+    Return a copy of ``predictor`` whose Linear layers run dynamic int8 (CPU) matrix products.
+
+    The rollout is a few small matrix products per imagined step, so it is bound by the CPU's
+    float32 multiply rate; int8 weights with per-call activation scales cut a plan's time by
+    about a third on the 2-core machine (benchmarks/bench_compact_planning.py) while keeping the
+    ranking of candidates (the plan quality beside it is in the same benchmark and in the
+    README's closed-loop rows).
+    """
+    import warnings
+    from torch.ao.quantization import quantize_dynamic
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # torch.ao's eager API announces its move to torchao
+        return quantize_dynamic(predictor, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 class CompactWorldModel(WorldModel):
     """
     ``encode`` / ``start`` / ``rollout`` for a :class:`CompactWorldModelNet`.
@@ -30,11 +50,18 @@ class CompactWorldModel(WorldModel):
     def __init__(self, net, device='cpu', dtype: str = 'fp32',
                  normalization: Optional[dict] = None, cameras=(),
                  action_space: Optional[dict] = None, action_repeat: int = 1):
-        if dtype not in ('fp32', 'bf16'):
-            raise ValueError(f"a compact world model runs in 'fp32' or 'bf16', got {dtype!r}")
+        if dtype not in PRECISIONS:
+            raise ValueError(f"a compact world model runs in {', '.join(map(repr, PRECISIONS))}"
+                             f', got {dtype!r}')
         self.device = torch.device(device)
+        if dtype == 'int8' and self.device.type != 'cpu':
+            raise ValueError(f"'int8' is a CPU precision (dynamic int8 matrix products); on "
+                             f"{self.device.type} use 'fp32' or 'bf16'")
         self.dtype = dtype
         self.net = net.to(self.device).eval().requires_grad_(False)
+        # int8: a copy of the predictor whose Linear layers multiply in int8 (weights quantised
+        # once, activations per call); the encoder and the float32 paths keep the original
+        self._fast_predictor = int8_predictor(self.net.predictor) if dtype == 'int8' else None
         self.config = net.config
         self.image_size = self.config.img_size
         self.cameras = tuple(cameras)
@@ -119,19 +146,33 @@ class CompactWorldModel(WorldModel):
             ctx['history'] = (hz, self._norm(ha, 'action'), self._norm(hs, 'state'))
         return ctx
 
+    def _inputs(self, context, actions, states):
+        """Return the predictor's latents, actions and states: real history + current frame."""
+        n = actions.shape[0]
+        a = self._norm(actions, 'action')
+        s = self._norm(states, 'state')
+        z = context['z'].unsqueeze(1).expand(n, -1, -1, -1)
+        if context['history'] is not None:
+            hz, ha, hs = context['history']
+            z = torch.cat([hz.expand(n, -1, -1, -1), z], dim=1)
+            a = torch.cat([ha.expand(n, -1, -1), a], dim=1)
+            s = torch.cat([hs.expand(n, -1, -1), s], dim=1)
+        return z, a, s
+
     def rollout(self, context, actions, states, return_all: bool = False):
         """Return latents [S, N, L] after the last action ([S, H, N, L] with ``return_all``)."""
         grad = torch.is_grad_enabled() and actions.requires_grad
         with torch.set_grad_enabled(grad), self.profiler.section('predictor', self.device), \
                 self._precision():
-            s_count, h = actions.shape[0], actions.shape[1]
-            a = self._norm(actions, 'action')
-            s = self._norm(states, 'state')
-            z = context['z'].unsqueeze(1).expand(s_count, -1, -1, -1)
-            if context['history'] is not None:
-                hz, ha, hs = context['history']
-                z = torch.cat([hz.expand(s_count, -1, -1, -1), z], dim=1)
-                a = torch.cat([ha.expand(s_count, -1, -1), a], dim=1)
-                s = torch.cat([hs.expand(s_count, -1, -1), s], dim=1)
-            out = self.net.rollout(z, a, s, h).float()
+            z, a, s = self._inputs(context, actions, states)
+            fast = None if grad else self._fast_predictor     # autograd needs float32
+            out = self.net.rollout(z, a, s, actions.shape[1], predictor=fast).float()
+        return out if return_all else out[:, -1]
+
+    def precise_rollout(self, context, actions, states, return_all: bool = False):
+        """Return ``rollout``'s latents from the float32 predictor (the planner's final say)."""
+        if self.dtype == 'fp32':
+            return self.rollout(context, actions, states, return_all)
+        with torch.no_grad():
+            out = self.net.rollout(*self._inputs(context, actions, states), actions.shape[1])
         return out if return_all else out[:, -1]

@@ -494,7 +494,9 @@ class _Planner:
     @torch.no_grad()
     def _evaluate(self, ctx, s_t, actions_np, z_goal, weights=None) -> float:
         a = torch.as_tensor(actions_np, dtype=torch.float32, device=self.device)[None]
-        if self.config.final_choice == 'best':  # the returned plan's float32 energy
+        # the returned plan's float32 energy: with final_choice 'best' (float32 decides), and
+        # for an int8 model, whose one-sequence float32 check costs little
+        if self.config.final_choice == 'best' or getattr(self.world_model, 'dtype', '') == 'int8':
             return float(self._precise_energy(ctx, s_t, a, z_goal, weights)[0])
         states = self.space.roll(s_t, a)
         pred = self._rollout(ctx, a, states)

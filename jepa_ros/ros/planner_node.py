@@ -231,7 +231,8 @@ class PlannerNode(LifecycleNode):
         if cfg.warmup:
             self._warm_up()
         self.get_logger().info(
-            f'{what} on {device} ({threads} torch thread(s)), {self.image_size} px input, '
+            f'{what} on {device} ({threads} torch thread(s), '
+            f'{getattr(self.world_model, "dtype", "fp32")}), {self.image_size} px input, '
             f'{self._views_text(topics, cameras)}'
             f'{self.planner_cfg.method} {self.planner_cfg.samples} samples x '
             f'{self.planner_cfg.iterations} iterations, horizon {self.planner_cfg.horizon} '
