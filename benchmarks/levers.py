@@ -309,6 +309,26 @@ def _compact_rows() -> List[Row]:
                        f'{aug}/model', data='2v', train=aug_train + full, eval_args=args,
                        push_pick=True, push_pick_episodes=20, recovery_args=None,
                        seed=COMPACT_HELDOUT_SEED))
+    # Fine-tunes of the shipped 3000-step model (train-wm --init-from): 1000 more steps at a
+    # lower peak lr, with one change each. Their eval runs on the int8 default.
+    base = main.train
+    tune = ('--init-from {src} --steps 1000 --lr 2e-4 --warmup-steps 50 --snapshot-every 500 '
+            '--log-every 50 --eval-every 250 --threads 2')
+    for name, setting, extra in (
+            ('e2e_2view_ft_aug05', 'e2e_2view fine-tuned 1000 steps with half of each batch '
+             'under a random train-range appearance + invariance (weight 1)',
+             '--augment appearance --augment-fraction 0.5 --invariance-weight 1'),
+            ('e2e_2view_ft_ro4', 'e2e_2view fine-tuned 1000 steps with a 4-step rollout loss '
+             '(2 before)', '--rollout-steps 4')):
+        run = f'{RUNS}/{name}'
+        train = base + [f'{WM} --data {RUNS}/data2v/play --out {run} '
+                        + tune.format(src=main.model) + ' ' + extra]
+        for suffix, args in (('', ''), ('_unseen', '--variation unseen')):
+            out.append(Row(f'{name}{suffix}', 'end-to-end', setting
+                           + (', unseen colours/lighting' if suffix else ', nominal scene'),
+                           f'{run}/model', data='2v', train=train, eval_args=args,
+                           push_pick=True, push_pick_episodes=20, recovery_args=None,
+                           seed=COMPACT_HELDOUT_SEED))
     return out
 
 

@@ -77,10 +77,13 @@ def read_runs(out: Path):
         task, seed = path.parent.name.rsplit('_', 1)
         data = json.loads(path.read_text())
         r = data['tasks'][task]['planner']
+        ev = data['config'].get('eval') or {}
         rows.append({'setting': setting, 'args': SETTINGS.get(setting), 'task': task,
                      'seed': int(seed), 'episodes': r['episodes'], 'successes': r['successes'],
                      'final_cm_mean': round(100 * r['final_distance_m_mean'], 2),
                      'plan_ms_mean': round(r['plan_ms_mean'], 1),
+                     'checkpoint': ev.get('checkpoint'), 'dtype': ev.get('dtype'),
+                     'variation': ev.get('variation'),
                      'planner': data['config']['planner']})
     return rows
 
@@ -112,6 +115,7 @@ def main(argv=None):
     table = sub.add_parser('table', help='sum the runs and write JSON')
     table.add_argument('--out', default='runs/planner_sweep')
     table.add_argument('--json', default='benchmarks/results/cpu_compact_planner_sweep.json')
+    table.add_argument('--note', default='', help='a sentence stored with the table')
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.cmd == 'run':
@@ -132,12 +136,16 @@ def main(argv=None):
                              for g, (k, n, seeds) in sorted(groups.items(), reverse=True))
             print(f'{setting:11s} {task:10s} {told}')
     if args.cmd == 'table':
-        # the planner each run used, once in full (base) and as its differences elsewhere
-        base = next((r['planner'] for r in rows if r['setting'] == 'base'), {})
+        # the planner each run used, once in full (base; fp32 for the runs made while fp32
+        # was the default) and as its differences elsewhere
+        ref = next((s for s in ('base', 'fp32', 'int8') if any(r['setting'] == s for r in rows)),
+                   None)
+        base = next((r['planner'] for r in rows if r['setting'] == ref), {})
         for r in rows:
             cfg = r.pop('planner')
             r['planner_vs_base'] = {k: v for k, v in cfg.items() if base.get(k) != v}
         Path(args.json).write_text(json.dumps({'heldout_from_seed': HELDOUT_FROM,
+                                               'reference_setting': ref, 'note': args.note,
                                                'base_planner': base, 'totals': summary,
                                                'runs': rows}, indent=1))
         print('wrote', args.json)

@@ -5,8 +5,10 @@
 # Produce the default world model. The shipped `default` is this script's defaults
 # (FAMILY=compact): play data from both sim cameras (front + side) -> `jepa-ros train-wm`, a
 # compact JEPA trained end to end (encoder + predictor, prediction and rollout loss + SIGReg),
-# 3000 steps (WM_STEPS) -> OUT/wm/model. On 2 CPU cores: collect ~2-4 min, train-wm 50-80 min
-# (0.6-1.0 steps/s with 2 threads). Held-out closed loop: `jepa-ros eval --checkpoint OUT/wm/model`.
+# 3000 steps (WM_STEPS) -> OUT/wm/model, then 1000 steps of fine-tuning under random scene
+# appearances (FT_STEPS) -> OUT/wm_ft/model. On 2 CPU cores: collect ~2-4 min, train-wm 50-80 min
+# (0.6-1.0 steps/s with 2 threads), fine-tuning ~17-20 min. Held-out closed loop:
+# `jepa-ros eval --checkpoint OUT/wm_ft/model`.
 # FAMILY=vjepa2_ac makes the previous default (`vjepa2ac_rand2000`): the V-JEPA 2-AC predictor
 # on a random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py:
 # reach 13/20 against 0/20 at 1000 AC steps, 18/20 at 2000), trained 2000 steps in the two stages
@@ -16,7 +18,7 @@
 # Every stage resumes from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
 # SCALE=0.1 for a quick smoke version of the whole sequence, DEVICE=auto|cpu|cuda,
-# FAMILY=compact|vjepa2_ac, WM_STEPS, CONTACT_PROB (contact play: push-throughs and
+# FAMILY=compact|vjepa2_ac, WM_STEPS, FT_STEPS (0: no appearance fine-tuning), CONTACT_PROB (contact play: push-throughs and
 # grasp-and-lifts in the play data), and for vjepa2_ac: ENCODER=random|jepa (jepa: pretrain the
 # encoder first, PRE_STEPS steps), AC_STAGES (space-separated SCHEDULE:STOP pairs run one after
 # the other, each resuming the last: the cosine lr schedule spans SCHEDULE steps and the stage
@@ -39,6 +41,8 @@ AC_BATCH=${AC_BATCH:-32}
 ENCODER=${ENCODER:-random}
 FAMILY=${FAMILY:-compact}
 WM_STEPS=${WM_STEPS:-$(scaled 3000 40)}
+FT_STEPS=${FT_STEPS:-$(scaled 1000 20)}
+FT_WARMUP=$(scaled 50 2)
 CONTACT_PROB=${CONTACT_PROB:-0}
 DEVICE=${DEVICE:-auto}
 EXTRA_CAMERAS=${EXTRA_CAMERAS:-}
@@ -64,10 +68,21 @@ fi
   touch "$OUT/data/heldout/.done"; }
 
 # 2'. The compact family trains encoder and predictor together; the planner reads its folder.
+#     Then FT_STEPS of fine-tuning from that model with half of each batch under a random
+#     scene appearance and an invariance term (what made the unseen-appearance scene plannable:
+#     README "Compact world models"); FT_STEPS=0 stops at the first model.
 if [ "$FAMILY" = compact ]; then
   "${RUN[@]}" jepa_ros.training.train_wm --data "$OUT/data/play" --out "$OUT/wm" \
     --steps "$WM_STEPS" --snapshot-every 1000 --device "$DEVICE"
-  echo "model: $OUT/wm/model  (jepa-ros eval --checkpoint $OUT/wm/model)"
+  MODEL="$OUT/wm/model"
+  if [ "$FT_STEPS" -gt 0 ]; then
+    "${RUN[@]}" jepa_ros.training.train_wm --data "$OUT/data/play" --out "$OUT/wm_ft" \
+      --init-from "$MODEL" --steps "$FT_STEPS" --lr 2e-4 --warmup-steps "$FT_WARMUP" \
+      --augment appearance --augment-fraction 0.5 --invariance-weight 1 \
+      --snapshot-every 500 --device "$DEVICE"
+    MODEL="$OUT/wm_ft/model"
+  fi
+  echo "model: $MODEL  (jepa-ros eval --checkpoint $MODEL)"
   exit 0
 fi
 

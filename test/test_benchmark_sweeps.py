@@ -51,7 +51,8 @@ def test_sweep_table_groups_tuning_and_held_out_seeds(project_root, tmp_path):
         (folder / 'results.json').write_text(json.dumps({
             'tasks': {task: {'planner': {'episodes': 20, 'successes': k,
                                          'final_distance_m_mean': 0.05, 'plan_ms_mean': 40.0}}},
-            'config': {'planner': planner}}))
+            'config': {'planner': planner, 'eval': {'checkpoint': 'default', 'dtype': 'int8',
+                                                    'variation': 'none'}}}))
     totals = sweep.totals(sweep.read_runs(tmp_path))
     assert totals['base']['push']['tuning'][:2] == [21, 40]
     assert totals['base']['push']['held_out'] == [11, 20, [7000]]
@@ -62,6 +63,8 @@ def test_sweep_table_groups_tuning_and_held_out_seeds(project_root, tmp_path):
     assert data['base_planner']['energy_weighting'] == 'changed'
     diffs = {(r['setting'], r['seed']): r['planner_vs_base'] for r in data['runs']}
     assert diffs[('enone', 300)] == {'energy_weighting': 'none'}
+    assert data['reference_setting'] == 'base'
+    assert all(r['dtype'] == 'int8' and r['checkpoint'] == 'default' for r in data['runs'])
     with pytest.raises(SystemExit):
         sweep.main(['run', '--task', 'push', '--seeds', '1', '--settings', 'nope',
                     '--out', str(tmp_path)])
