@@ -15,7 +15,7 @@ With ``--eval`` (a ``results.json`` of the same episodes) each episode is paired
 closed-loop outcome.
 
     python benchmarks/reach_line_energy.py --seeds 300,400,500 \
-        --eval runs/planner_sweep/base/reach_{seed}/results.json \
+        --eval runs/planner_sweep/fp32/reach_{seed}/results.json \
         --out benchmarks/results/cpu_reach_line_energy.json
 """
 

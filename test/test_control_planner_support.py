@@ -128,6 +128,10 @@ def test_default_checkpoint_explains_how_to_get_one(tmp_path, monkeypatch):
 def test_shipped_default_model_loads_with_its_normalisation():
     wm, description = load_world_model(MPCNodeConfig(), 'cpu')
     assert 'default' in description and wm.normalization is not None
+    # dtype auto: a compact model plans with its predictor in int8 on a CPU, as eval does
+    assert wm.dtype == 'int8'
+    fp32, _ = load_world_model(MPCNodeConfig(dtype='fp32'), 'cpu')
+    assert fp32.dtype == 'fp32'
 
 
 def test_checkpoint_without_predictor_is_rejected(tmp_path):
