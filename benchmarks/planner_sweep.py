@@ -49,6 +49,7 @@ SETTINGS = {
     'int8': ['--dtype', 'int8'],                # int8 predictor matrix products (CPU)
     'fp32': ['--dtype', 'fp32'],                # float32 (the default before int8)
     'unseen': ['--variation', 'unseen'],        # scene colours and light never trained on
+    'vtrain': ['--variation', 'train'],         # the training ranges (and the camera jitter)
 }
 HELDOUT_FROM = 7000    # seeds from here on were never used to choose a setting
 
