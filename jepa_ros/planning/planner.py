@@ -495,8 +495,9 @@ class _Planner:
     def _evaluate(self, ctx, s_t, actions_np, z_goal, weights=None) -> float:
         a = torch.as_tensor(actions_np, dtype=torch.float32, device=self.device)[None]
         # the returned plan's float32 energy: with final_choice 'best' (float32 decides), and
-        # for an int8 model, whose one-sequence float32 check costs little
-        if self.config.final_choice == 'best' or getattr(self.world_model, 'dtype', '') == 'int8':
+        # for any reduced-precision model (one sequence through its float32 path costs little)
+        if self.config.final_choice == 'best' or \
+                getattr(self.world_model, 'dtype', 'fp32') != 'fp32':
             return float(self._precise_energy(ctx, s_t, a, z_goal, weights)[0])
         states = self.space.roll(s_t, a)
         pred = self._rollout(ctx, a, states)
