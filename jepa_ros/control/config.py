@@ -81,9 +81,10 @@ class MPCNodeConfig:
         if self.planner_profile not in PROFILE_CHOICES:
             raise ConfigError(f'planner_profile must be one of {", ".join(PROFILE_CHOICES)}, '
                               f'got {self.planner_profile!r}')
-        if self.dtype not in ('auto', 'fp32', 'bf16', 'fp16', 'int8'):
-            raise ConfigError(f'dtype must be auto, fp32, bf16, fp16 or int8 (compact models on '
-                              f'a CPU), got {self.dtype!r}')
+        from jepa_ros.models.runtime import PLANNING_PRECISIONS
+        if self.dtype != 'auto' and self.dtype not in PLANNING_PRECISIONS:
+            raise ConfigError(f'dtype must be auto or one of {", ".join(PLANNING_PRECISIONS)} '
+                              f'(int8: compact models on a CPU), got {self.dtype!r}')
         dev = self.device
         if not (dev in ('auto', 'cpu', 'cuda') or (dev.startswith('cuda:')
                                                    and dev[5:].isdigit())):

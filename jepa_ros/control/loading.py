@@ -80,8 +80,10 @@ def _require_parts(encoder, predictor, where):
 def checkpoint_family(checkpoint) -> str:
     """Return 'compact' or 'vjepa2_ac' for a model folder or name, '' when it is not one."""
     from jepa_ros.models.compact_checkpoint import model_family
-    if not checkpoint or str(checkpoint).endswith('.pt'):
-        return 'vjepa2_ac' if checkpoint else ''
+    if not checkpoint:
+        return ''
+    if str(checkpoint).endswith('.pt'):
+        return 'vjepa2_ac'
     try:
         return model_family(os.path.expanduser(str(checkpoint)))
     except (OSError, ValueError):
@@ -110,12 +112,13 @@ def load_world_model(cfg, device: str):
     from jepa_ros.models.checkpoint import ASSETS_DIR
     from jepa_ros.planning import VJEPA2WorldModel
     ckpt = os.path.expanduser(cfg.checkpoint)
-    dtype = resolve_precision(cfg.dtype, device, checkpoint_family(ckpt))
+    family = checkpoint_family(ckpt)
+    dtype = resolve_precision(cfg.dtype, device, family)
+    if dtype == 'int8' and family == 'vjepa2_ac':
+        raise ConfigError(f"dtype 'int8' is for compact models; {ckpt!r} is a V-JEPA 2-AC "
+                          "model: use dtype 'fp32' or 'bf16'")
     try:
         if ckpt.endswith('.pt'):
-            if dtype == 'int8':
-                raise ConfigError("dtype 'int8' is for compact models, not official V-JEPA 2-AC "
-                                  "checkpoints: use dtype 'fp32' or 'bf16'")
             if not os.path.isfile(ckpt):
                 raise ConfigError(f'checkpoint {ckpt!r} does not exist: give the path of an '
                                   'official V-JEPA 2-AC .pt file (e.g. vitg-384.pt)')
@@ -141,9 +144,6 @@ def load_world_model(cfg, device: str):
             from jepa_ros.planning.compact_world_model import CompactWorldModel
             wm = CompactWorldModel.from_checkpoint(ckpt, device=device, dtype=dtype)
             return wm, f'jepa_ros compact model {ckpt}'
-        if dtype == 'int8':
-            raise ConfigError(f"dtype 'int8' is for compact models; {ckpt!r} is a V-JEPA 2-AC "
-                              "model: use dtype 'fp32' or 'bf16'")
         encoder, predictor, extra = load_model(ckpt, device=device)
         _require_parts(encoder, predictor, ckpt)
         size = int(extra.get('image_size') or encoder.config.img_size)

@@ -7,6 +7,9 @@ import contextlib
 import torch
 
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+# what a planning world model may run in: the autocast precisions, and int8 (compact models on
+# a CPU: CompactWorldModel quantises its predictor's matrix products, no autocast)
+PLANNING_PRECISIONS = tuple(PRECISIONS) + ('int8',)
 
 
 def default_device() -> str:
@@ -45,9 +48,9 @@ def resolve_precision(precision: str, device: str, family: str = '') -> str:
     ``PlannerConfig.final_choice='best'`` (float32 decides between the bf16 proposals).
     """
     if precision != 'auto':
-        if precision not in PRECISIONS and precision != 'int8':
-            raise ValueError(f'precision must be auto, int8 or one of {", ".join(PRECISIONS)}, '
-                             f'got {precision!r}')
+        if precision not in PLANNING_PRECISIONS:
+            raise ValueError(f'precision must be auto or one of '
+                             f'{", ".join(PLANNING_PRECISIONS)}, got {precision!r}')
         return precision
     if family == 'compact' and torch.device(device).type == 'cpu':
         return 'int8'

@@ -216,7 +216,7 @@ def action_space(episodes):
 
 def init_weights(net, name_or_dir: str, cameras, log) -> dict:
     """
-    Copy a compact model's weights into ``net``; return the model's normalisation.
+    Copy a compact model's weights into ``net``; return the model's normalisation (None if none).
 
     Fine-tuning keeps the model's action/state normalisation (its latents were learnt under it)
     and refuses a model whose architecture or cameras differ, naming the difference.
@@ -235,7 +235,7 @@ def init_weights(net, name_or_dir: str, cameras, log) -> dict:
                           f'{extra.get("cameras")}, this data has {list(cameras)}')
     net.load_state_dict(src.state_dict())
     log(f'train-wm: weights and normalisation from {name_or_dir}')
-    return extra.get('normalization') or {}
+    return extra.get('normalization')
 
 
 def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
@@ -293,7 +293,7 @@ def train(cfg: TrainWMConfig, stop_after: Optional[int] = None,
     aug_gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed * 1000 + 500 + ctx.rank)
     step = 0
     if cfg.init_from and state is None:
-        norm = init_weights(net, cfg.init_from, cameras, log)
+        norm = init_weights(net, cfg.init_from, cameras, log) or norm
     if state is not None:
         net.load_state_dict(state['net'])
         opt.load_state_dict(state['optimizer'])
