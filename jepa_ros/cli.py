@@ -30,6 +30,9 @@ SUBCOMMANDS = {
                  'train the action-conditioned predictor on a frozen encoder'),
     'train-wm': ('jepa_ros.training.train_wm',
                  'train a compact JEPA world model end to end (encoder + predictor, SIGReg)'),
+    'fit-probe': ('jepa_ros.training.fit_probe',
+                  "fit a compact model's state probe (latents -> end-effector position) for "
+                  'planning towards far goals'),
     'eval-model': ('jepa_ros.training.evaluate',
                    'latent prediction error and action recovery on held-out episodes'),
 }

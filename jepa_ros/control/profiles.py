@@ -23,7 +23,8 @@ PROFILE_CHOICES = ('auto',) + tuple(PROFILES) + ('none',)
 # Planner fields a model folder may recommend (config.json ``extra.planner``; the trainers write
 # only these). A params file must leave them unset like the profile's fields: a value there
 # counts as the user's and would beat every model's own choice.
-MODEL_FIELDS = ('energy', 'energy_weighting', 'horizon', 'iterations', 'samples', 'topk')
+MODEL_FIELDS = ('energy', 'energy_weighting', 'goal_state_deadzone', 'goal_state_weight',
+                'horizon', 'iterations', 'samples', 'topk')
 
 
 def chosen_fields():

@@ -123,6 +123,10 @@ def run_episode(sim, spec, policy, goals: List[np.ndarray], keep_frames: bool = 
         'step_ms': [round(m, 2) for m in step_ms],
         'plans_ok': int(sum(p.ok for p in plans)),
         'goal_index': [int(p.goal_index) for p in plans],
+        **({'goal_position_m': [round(float(v), 4) for v in plans[0].goal_position],
+            'probe_error_m': [round(float(p.probe_error), 4) for p in plans
+                              if p.probe_error is not None]}
+           if plans and plans[0].goal_position is not None else {}),
         'final_cube_m': [round(float(v), 4) for v in obs.cube_pos],
         'final_ee_m': [round(float(v), 4) for v in obs.ee_pos],
         'spec': spec.to_dict(), 'frames': frames, 'goals': goals,

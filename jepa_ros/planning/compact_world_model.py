@@ -49,7 +49,8 @@ class CompactWorldModel(WorldModel):
 
     def __init__(self, net, device='cpu', dtype: str = 'fp32',
                  normalization: Optional[dict] = None, cameras=(),
-                 action_space: Optional[dict] = None, action_repeat: int = 1):
+                 action_space: Optional[dict] = None, action_repeat: int = 1,
+                 state_probe=None):
         if dtype not in PRECISIONS:
             raise ValueError(f"a compact world model runs in {', '.join(map(repr, PRECISIONS))}"
                              f', got {dtype!r}')
@@ -75,6 +76,8 @@ class CompactWorldModel(WorldModel):
             raise ValueError(f'the action box has {len(action_space.get("low", ()))} dims but '
                              f'the model takes {self.config.action_dim}')
         self.profiler = Profiler()
+        # latents -> end-effector position (models.state_probe), for goal_state_weight
+        self.state_probe = None if state_probe is None else state_probe.to(self.device).eval()
         self.normalization = None
         if normalization is not None:
             self.normalization = {}
@@ -95,16 +98,28 @@ class CompactWorldModel(WorldModel):
     @classmethod
     def from_checkpoint(cls, name_or_dir, device='cpu', dtype: str = 'fp32'):
         """Load a compact model folder (config.json + model.safetensors)."""
+        from jepa_ros.models.checkpoint import resolve_model_dir
         from jepa_ros.models.compact_checkpoint import load_compact
+        from jepa_ros.models.state_probe import load_probe
         net, extra = load_compact(name_or_dir, device=device)
+        c = net.config
+        probe = load_probe(resolve_model_dir(name_or_dir), c.tokens_per_frame * c.latent_dim)
         return cls(net, device=device, dtype=dtype, normalization=extra.get('normalization'),
                    cameras=extra.get('cameras') or (), action_space=extra.get('action_space'),
-                   action_repeat=int(extra.get('action_repeat') or 1))
+                   action_repeat=int(extra.get('action_repeat') or 1),
+                   state_probe=None if probe is None else probe[0])
 
     @property
     def num_views(self) -> int:
         """Camera views per observation."""
         return int(self.config.num_views)
+
+    @torch.no_grad()
+    def probe_position(self, z) -> Optional[torch.Tensor]:
+        """Return the end-effector position [3] (m) the probe reads from latents [1, N, L]."""
+        if self.state_probe is None:
+            return None
+        return self.state_probe(z.to(self.device, torch.float32).reshape(1, -1))[0]
 
     def _norm(self, x, kind):
         x = x.to(self.device, torch.float32)

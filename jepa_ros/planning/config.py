@@ -22,6 +22,7 @@ AXIS_NAMES = ('dx', 'dy', 'dz', 'drx', 'dry', 'drz', 'dgripper')
 METHODS = ('cem', 'mppi')
 FINAL_CHOICES = ('mean', 'best')
 GRAD_METHODS = ('adam', 'gauss_newton')
+GOAL_STATE_REFERENCES = ('current', 'absolute')
 
 
 @dataclasses.dataclass
@@ -99,6 +100,16 @@ class PlannerConfig:
     energy_weight_floor: float = 0.2
     # 'all': a candidate's energy is the mean over its H imagined steps (rewards arriving early).
     energy_horizon: str = 'last'
+    # -- goal position (compact models with a state probe, jepa-ros fit-probe): > 0 adds
+    # goal_state_weight x max(0, |p_H - p_goal| - goal_state_deadzone) to each candidate's
+    # energy, p_H its end-effector position after the last action, p_goal the probe's reading
+    # of the goal image (energy per metre). Far from the goal the latent energy has ridges;
+    # inside the dead zone [m] it alone decides. 0: off (the official energy).
+    goal_state_weight: float = 0.0
+    goal_state_deadzone: float = 0.05
+    # 'current': p_goal = arm position + probe(goal) - probe(current frame), which cancels a
+    # reading offset the scene puts on both; 'absolute': probe(goal) alone
+    goal_state_reference: str = 'current'
     # -- safety on every output
     max_translation: float = 0.05
     max_rotation: float = 0.2
@@ -161,6 +172,15 @@ class PlannerConfig:
         if self.energy_horizon not in ENERGY_HORIZONS:
             raise ConfigError(f'PlannerConfig.energy_horizon must be one of {ENERGY_HORIZONS}, '
                               f'got {self.energy_horizon!r}')
+        require_finite('PlannerConfig.goal_state_weight', self.goal_state_weight)
+        require_finite('PlannerConfig.goal_state_deadzone', self.goal_state_deadzone)
+        if self.goal_state_weight < 0 or self.goal_state_deadzone < 0:
+            raise ConfigError(f'PlannerConfig.goal_state_weight and goal_state_deadzone must be '
+                              f'>= 0 (weight 0: off), got {self.goal_state_weight} and '
+                              f'{self.goal_state_deadzone}')
+        if self.goal_state_reference not in GOAL_STATE_REFERENCES:
+            raise ConfigError(f'PlannerConfig.goal_state_reference must be one of '
+                              f'{GOAL_STATE_REFERENCES}, got {self.goal_state_reference!r}')
         for name in ('horizon', 'samples', 'iterations'):
             if getattr(self, name) < 1:
                 raise ConfigError(f'PlannerConfig.{name} must be >= 1, got {getattr(self, name)}')

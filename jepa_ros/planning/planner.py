@@ -14,6 +14,7 @@ minimised, and then apply alike to candidates, the returned plan and the current
 """
 
 import dataclasses
+import logging
 import time
 from typing import Dict, List, Optional
 
@@ -21,9 +22,12 @@ from jepa_ros.planning.action_space import action_space_for
 from jepa_ros.planning.config import PlannerConfig
 from jepa_ros.planning.energies import candidate_energy, planning_weights
 from jepa_ros.planning.goal_sequence import GoalSequence
+from jepa_ros.planning.goal_state import goal_state_energy
 from jepa_ros.planning.world_model import run_rollout
 import numpy as np
 import torch
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -57,6 +61,10 @@ class Plan:
     iteration_ms: List[float] = dataclasses.field(default_factory=list)
     # [ms since the call began, lowest energy so far] after each gradient refinement step
     refine_trace: List[List[float]] = dataclasses.field(default_factory=list)
+    # the state probe's reading of the goal [x, y, z] m (goal_state_weight > 0), else None
+    goal_position: Optional[List[float]] = None
+    # |probe(current frame) - measured end-effector position| [m]: the probe's error right now
+    probe_error: Optional[float] = None
 
 
 def support_limited(cfg: PlannerConfig, normalization) -> PlannerConfig:
@@ -96,6 +104,15 @@ class _Planner:
                                           getattr(world_model, 'normalization', None))
             self.space.cfg = self.config
         self.device = torch.device(getattr(world_model, 'device', 'cpu'))
+        # the goal-position term needs the arm's states and a model that reads positions
+        self.goal_state = self.config.goal_state_weight > 0 and self.space.kind == 'ee7' \
+            and getattr(world_model, 'state_probe', None) is not None
+        if self.config.goal_state_weight > 0 and not self.goal_state:
+            LOG.warning('goal_state_weight %s ignored: %s', self.config.goal_state_weight,
+                        'the model plans in an action box' if self.space.kind != 'ee7' else
+                        'the model has no state probe (jepa-ros fit-probe --model M --data D)')
+        self._goal_pos = None
+        self._probe_error = None
         self.reset()
 
     # -- public API
@@ -151,6 +168,7 @@ class _Planner:
             w = self._weights(z, z_goal)
             cur = float(self._energy(z, z_goal, w)[0])
         s_t = torch.as_tensor(s_np, dtype=torch.float32, device=self.device)
+        self._goal_pos = self._goal_position(z, z_goal, s_t)
         ctx = self.world_model.start(z, s_t, history)
         self._t0 = t0
         result = self._optimise(ctx, s_t, z_goal, w, t0)
@@ -158,6 +176,9 @@ class _Planner:
         plan.current_energy = cur
         plan.goal_index = goal_index
         plan.goal_reached = bool(seq.reached) if seq is not None else False
+        if self._goal_pos is not None:
+            plan.goal_position = [float(v) for v in self._goal_pos]
+        plan.probe_error = self._probe_error
         if prof is not None:
             plan.profile = dict(prof.ms)
         return plan
@@ -171,6 +192,36 @@ class _Planner:
     def _energy(self, pred, z_goal, weights) -> torch.Tensor:
         """Energy per candidate: final tokens [S, N, D] or every step [S, H, N, D]."""
         return candidate_energy(pred, z_goal, self.config.energy, weights)
+
+    def _scored(self, pred, z_goal, weights, s_t, actions) -> torch.Tensor:
+        """Energy of candidates ``actions`` [S, H, A]: ``_energy`` plus the goal-position term."""
+        e = self._energy(pred, z_goal, weights)
+        if self._goal_pos is None:
+            return e
+        cfg = self.config
+        return e + goal_state_energy(s_t, actions, self._goal_pos, cfg.goal_state_weight,
+                                     cfg.goal_state_deadzone)
+
+    def _goal_position(self, z, z_goal, s_t) -> Optional[torch.Tensor]:
+        """
+        Return the goal position for this step (None: term off or not finite).
+
+        'current' reference: the arm's position plus the probe's goal-minus-current reading,
+        so an offset the scene's appearance puts on both readings cancels.
+        """
+        self._probe_error = None
+        if not self.goal_state:
+            return None
+        wm = self.world_model
+        pos = wm.probe_position(z_goal)
+        here = wm.probe_position(z)
+        if here is not None:
+            self._probe_error = float((here - s_t[:3].to(here)).norm())
+        if pos is not None and self.config.goal_state_reference == 'current':
+            pos = pos - here + s_t[:3].to(pos)
+        if pos is None or not bool(torch.isfinite(pos).all()):
+            return None
+        return pos.to(self.device, torch.float32)
 
     def _rollout(self, ctx, actions, states) -> torch.Tensor:
         """Predict what the energy needs: the last step, or every step for horizon 'all'."""
@@ -248,7 +299,7 @@ class _Planner:
                 states = self.space.roll(s_t, actions)
             pred = self._rollout(ctx, actions, states)
             with _section(prof, 'energy', self.device):
-                e = self._energy(pred, z_goal, weights)
+                e = self._scored(pred, z_goal, weights, s_t, actions)
                 finite = torch.isfinite(e)
                 n_finite = int(finite.sum())
                 dropped += n - n_finite
@@ -309,7 +360,7 @@ class _Planner:
                 states = self.space.roll(s_t, x)
                 pred = wm.differentiable_rollout(ctx, x, states,
                                                  return_all=cfg.energy_horizon == 'all')
-                e = self._energy(pred, z_goal, weights)
+                e = self._scored(pred, z_goal, weights, s_t, x)
                 better = torch.isfinite(e) & (e < best_e)
                 best_e = torch.where(better, e.detach(), best_e)
                 best_x[better] = x.detach()[better]
@@ -407,7 +458,8 @@ class _Planner:
     @torch.no_grad()
     def _precise_energy(self, ctx, s_t, actions, z_goal, weights=None) -> torch.Tensor:
         """Energies of ``actions`` [n, H, A] with the world model's float32 path, if any."""
-        return self._energy(self._precise_tokens(ctx, s_t, actions), z_goal, weights)
+        return self._scored(self._precise_tokens(ctx, s_t, actions), z_goal, weights, s_t,
+                            actions)
 
     @torch.no_grad()
     def _precise_tokens(self, ctx, s_t, actions) -> torch.Tensor:
@@ -456,7 +508,7 @@ class _Planner:
                     sign[j] = -1.0
                 batch[j + 1, t, d] += sign[j] * steps[j]
             tokens = self._precise_tokens(ctx, s_t, batch)
-            e = self._energy(tokens, z_goal, weights)
+            e = self._scored(tokens, z_goal, weights, s_t, batch)
             if not bool(torch.isfinite(e).all()):
                 break
             if float(e[0]) < best_e:  # the step taken last time: accept, trust more
@@ -501,7 +553,7 @@ class _Planner:
             return float(self._precise_energy(ctx, s_t, a, z_goal, weights)[0])
         states = self.space.roll(s_t, a)
         pred = self._rollout(ctx, a, states)
-        return float(self._energy(pred, z_goal, weights)[0])
+        return float(self._scored(pred, z_goal, weights, s_t, a)[0])
 
     def _hold(self, s_np, t0, reason) -> Plan:
         self._prev_mean = None

@@ -37,8 +37,11 @@ class PlanDisplay:
         stamp = self.node.get_clock().now().to_msg()
         self._show_goal(goal, goal_version, plan.goal_index)
         self.pubs['path'].publish(path_msg(plan.ee_path, self.frame, stamp))
+        where = plan.goal_position          # the state probe's reading, if the plan used one
+        if where is None:
+            where = _goal_position(world_model, goal)
         self.pubs['markers'].publish(markers_msg(plan.ee_path, self.frame, stamp, plan.ok,
-                                                 _goal_position(world_model, goal)))
+                                                 where))
 
     def _show_goal(self, goal, version, index):
         if self.shown_goal == (version, index) or goal is None:

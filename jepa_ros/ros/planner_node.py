@@ -82,6 +82,7 @@ def planner_params_yaml() -> str:
     ``planner_profile`` sets per device, and those a model recommends, are left out (a value here
     would beat the profile and the model) and listed as comments to uncomment.
     """
+    import textwrap
     import yaml
     from jepa_ros.control.profiles import chosen_fields, MODEL_FIELDS, PROFILES
     from jepa_ros.planning.config import PlannerConfig
@@ -101,8 +102,8 @@ def planner_params_yaml() -> str:
     for name, values in PROFILES.items():
         told = ', '.join(f'{k} {v}' for k, v in values.items())
         lines.append(f'      #   {name}: {told or "the official settings, as below"}')
-    lines += ["      # and over the profile, a model folder's config.json extra.planner may set",
-              f'      #   {", ".join(MODEL_FIELDS)}']
+    lines += ["      # and over the profile, a model folder's config.json extra.planner may set"]
+    lines += [f'      #   {part}' for part in textwrap.wrap(', '.join(MODEL_FIELDS), 88)]
     lines += [f'      # {k}: {planner[k]}' for k in chosen]
     return text + '\n'.join(lines) + '\n'
 
