@@ -329,6 +329,29 @@ def _compact_rows() -> List[Row]:
                            f'{run}/model', data='2v', train=train, eval_args=args,
                            push_pick=True, push_pick_episodes=20, recovery_args=None,
                            seed=COMPACT_HELDOUT_SEED))
+    # The shipped default: the appearance fine-tune plus its state probe (jepa-ros fit-probe,
+    # on the play data and 200 episodes of randomised-scene play), which makes the folder
+    # recommend goal_state_weight 10 to the planner. A copy of the fine-tune gets the probe,
+    # so the fine-tune's own rows stay without it.
+    aug = f'{RUNS}/e2e_2view_ft_aug05'
+    run = f'{RUNS}/e2e_2view_ft_aug05_probe'
+    var = f'{RUNS}/data2v/play_var'
+    train = [c for c in out if c.name == 'e2e_2view_ft_aug05'][0].train + [
+        f'[ -f {var}/episode_000199.npz ] || {PY} -m jepa_ros.data.collect --out {var} '
+        '--episodes 200 --steps 40 --seed 2 --variation train --extra-cameras side',
+        f'rm -rf {run}/model.tmp && mkdir -p {run} && cp -r {aug}/model {run}/model.tmp',
+        f'{PY} -m jepa_ros.training.fit_probe --model {run}/model.tmp '
+        f'--data {RUNS}/data2v/play {var} --threads 2',
+        f'mv {run}/model.tmp {run}/model']
+    for suffix, args in (('', ''), ('_unseen', '--variation unseen')):
+        out.append(Row(f'e2e_2view_ft_aug05_probe{suffix}', 'end-to-end',
+                       'e2e_2view_ft_aug05 + a state probe (latents -> end-effector position) '
+                       'fitted on nominal + randomised play, a goal-position term in the energy '
+                       '(weight 10, dead zone 5 cm)'
+                       + (', unseen colours/lighting' if suffix else ', nominal scene'),
+                       f'{run}/model', data='2v', train=train, eval_args=args,
+                       push_pick=True, push_pick_episodes=20, recovery_args=None,
+                       seed=COMPACT_HELDOUT_SEED))
     return out
 
 

@@ -50,6 +50,9 @@ SETTINGS = {
     'fp32': ['--dtype', 'fp32'],                # float32 (the default before int8)
     'unseen': ['--variation', 'unseen'],        # scene colours and light never trained on
     'vtrain': ['--variation', 'train'],         # the training ranges (and the camera jitter)
+    # the shipped model without its goal-position term (what it planned with before its probe)
+    'noprobe': ['--goal-state-weight', '0'],
+    'noprobe_unseen': ['--goal-state-weight', '0', '--variation', 'unseen'],
 }
 HELDOUT_FROM = 7000    # seeds from here on were never used to choose a setting
 

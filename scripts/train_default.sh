@@ -6,8 +6,10 @@
 # (FAMILY=compact): play data from both sim cameras (front + side) -> `jepa-ros train-wm`, a
 # compact JEPA trained end to end (encoder + predictor, prediction and rollout loss + SIGReg),
 # 3000 steps (WM_STEPS) -> OUT/wm/model, then 1000 steps of fine-tuning under random scene
-# appearances (FT_STEPS) -> OUT/wm_ft/model. On 2 CPU cores: collect ~2-4 min, train-wm 50-80 min
-# (0.6-1.0 steps/s with 2 threads), fine-tuning ~17-20 min. Held-out closed loop:
+# appearances (FT_STEPS) -> OUT/wm_ft/model, then its state probe (PROBE_STEPS, `jepa-ros
+# fit-probe`: latents -> end-effector position, fitted on the play data plus 200 episodes under
+# `--variation train`; the model then recommends goal_state_weight 10 to the planner). On 2 CPU cores: collect ~2-4 min, train-wm 50-80 min (0.6-1.0 steps/s
+# with 2 threads), fine-tuning ~17-20 min, the probe ~2 min. Held-out closed loop:
 # `jepa-ros eval --checkpoint OUT/wm_ft/model`.
 # FAMILY=vjepa2_ac makes the previous default (`vjepa2ac_rand2000`): the V-JEPA 2-AC predictor
 # on a random-init tiny encoder (it beat the JEPA-pretrained encoder in benchmarks/levers.py:
@@ -18,7 +20,8 @@
 # Every stage resumes from its checkpoint if the script is run again.
 # Usage: scripts/train_default.sh [OUT_DIR]   (env: PY, NPROC for torchrun on several GPUs/CPUs,
 # SCALE=0.1 for a quick smoke version of the whole sequence, DEVICE=auto|cpu|cuda,
-# FAMILY=compact|vjepa2_ac, WM_STEPS, FT_STEPS (0: no appearance fine-tuning), CONTACT_PROB (contact play: push-throughs and
+# FAMILY=compact|vjepa2_ac, WM_STEPS, FT_STEPS (0: no appearance fine-tuning), PROBE_STEPS (0: no
+# state probe), CONTACT_PROB (contact play: push-throughs and
 # grasp-and-lifts in the play data), and for vjepa2_ac: ENCODER=random|jepa (jepa: pretrain the
 # encoder first, PRE_STEPS steps), AC_STAGES (space-separated SCHEDULE:STOP pairs run one after
 # the other, each resuming the last: the cosine lr schedule spans SCHEDULE steps and the stage
@@ -35,6 +38,7 @@ export MUJOCO_GL=${MUJOCO_GL:-egl}
 scaled() { "$PY" -c "import sys; print(max(int(sys.argv[2]), int(round(float(sys.argv[1]) * $SCALE))))" "$1" "$2"; }
 EPISODES=$(scaled 400 20)
 VAL_EPISODES=$(scaled 40 4)
+VAR_EPISODES=$(scaled 200 10)
 PRE_STEPS=${PRE_STEPS:-$(scaled 1000 40)}
 AC_STAGES=${AC_STAGES:-"$(scaled 4000 60):$(scaled 1000 30) $(scaled 3000 45):$(scaled 2000 40)"}
 AC_BATCH=${AC_BATCH:-32}
@@ -43,6 +47,7 @@ FAMILY=${FAMILY:-compact}
 WM_STEPS=${WM_STEPS:-$(scaled 3000 40)}
 FT_STEPS=${FT_STEPS:-$(scaled 1000 20)}
 FT_WARMUP=$(scaled 50 2)
+PROBE_STEPS=${PROBE_STEPS:-$(scaled 4000 50)}
 CONTACT_PROB=${CONTACT_PROB:-0}
 DEVICE=${DEVICE:-auto}
 EXTRA_CAMERAS=${EXTRA_CAMERAS:-}
@@ -66,6 +71,13 @@ fi
   "$PY" -m jepa_ros.data.collect --out "$OUT/data/heldout" --episodes "$VAL_EPISODES" \
     --steps 40 --seed 1 --no-append "${CAMS[@]}"
   touch "$OUT/data/heldout/.done"; }
+# Play under random scene colours, light and camera jitter (`--variation train`), for the compact
+# model's state probe only (~40 s).
+if [ "$FAMILY" = compact ] && [ "$PROBE_STEPS" -gt 0 ] && [ ! -f "$OUT/data/play_var/.done" ]; then
+  "$PY" -m jepa_ros.data.collect --out "$OUT/data/play_var" --episodes "$VAR_EPISODES" \
+    --steps 40 --seed 2 --variation train --no-append "${CAMS[@]}"
+  touch "$OUT/data/play_var/.done"
+fi
 
 # 2'. The compact family trains encoder and predictor together; the planner reads its folder.
 #     Then FT_STEPS of fine-tuning from that model with half of each batch under a random
@@ -81,6 +93,10 @@ if [ "$FAMILY" = compact ]; then
       --augment appearance --augment-fraction 0.5 --invariance-weight 1 \
       --snapshot-every 500 --device "$DEVICE"
     MODEL="$OUT/wm_ft/model"
+  fi
+  if [ "$PROBE_STEPS" -gt 0 ]; then
+    "$PY" -m jepa_ros.training.fit_probe --model "$MODEL" \
+      --data "$OUT/data/play" "$OUT/data/play_var" --steps "$PROBE_STEPS"
   fi
   echo "model: $MODEL  (jepa-ros eval --checkpoint $MODEL)"
   exit 0

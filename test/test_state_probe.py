@@ -98,6 +98,8 @@ def test_current_reference_cancels_an_offset_on_both_readings():
     biased = _BlindModel(probe_offset=(0.1, 0.1, -0.05))
     rel = _plan(biased, state, goal, goal_state_weight=10.0)
     np.testing.assert_allclose(rel.goal_position, goal[:3], atol=1e-6)
+    # the plan reports the probe's live error on the current frame: the offset itself
+    assert rel.probe_error == pytest.approx(np.linalg.norm([0.1, 0.1, -0.05]), abs=1e-6)
     absolute = _plan(biased, state, goal, goal_state_weight=10.0,
                      goal_state_reference='absolute')
     np.testing.assert_allclose(absolute.goal_position, goal[:3] + [0.1, 0.1, -0.05], atol=1e-6)
