@@ -216,3 +216,13 @@ def test_fit_probe_names_a_camera_the_data_lacks(tmp_path, model_and_data):
         write_episode(episode_path(tmp_path, i), ep)
     with pytest.raises(ValueError, match="camera 'synthetic' is not recorded"):
         fit(FitProbeConfig(model=str(model), data=(str(data), str(tmp_path)), steps=1))
+
+
+def test_goal_state_term_uses_the_position_the_state_roll_reaches():
+    from jepa_ros.planning.geometry import roll_states
+    g = torch.Generator().manual_seed(1)
+    s = torch.tensor([0.5, 0.0, 0.3, 0.1, -0.2, 0.3, 0.4])
+    a = 0.05 * torch.randn(16, 3, 7, generator=g)
+    goal = torch.tensor([0.45, 0.1, 0.25])
+    want = 10.0 * ((roll_states(s, a)[:, -1, :3] - goal).norm(dim=-1) - 0.02).clamp_min(0)
+    torch.testing.assert_close(goal_state_energy(s, a, goal, 10.0, 0.02), want)

@@ -10,7 +10,6 @@ latent energy has ridges (far goals), inside it the latent energy alone decides,
 own error (about 1 cm median) never sets where the arm stops.
 """
 
-from jepa_ros.planning.geometry import roll_states
 import torch
 
 
@@ -21,7 +20,9 @@ def goal_state_energy(s_t: torch.Tensor, actions: torch.Tensor, goal_pos: torch.
 
     ``s_t`` [7] is the current end-effector state, ``actions`` [S, H, 7] the candidates,
     ``goal_pos`` [3] metres; differentiable in ``actions`` (a smoothed norm, finite at 0).
+    Positions add along a sequence (``geometry.roll_state``), so ``p_H`` is the current
+    position plus the summed translations, without rolling the rotations.
     """
-    pos = roll_states(s_t, actions)[:, -1, :3]
+    pos = s_t[:3].to(actions) + actions[..., :3].sum(dim=1)
     d = ((pos - goal_pos.to(pos)).square().sum(dim=-1) + 1e-12).sqrt()
     return float(weight) * (d - float(deadzone)).clamp_min(0.0)
