@@ -103,6 +103,11 @@ def save_model(directory, encoder=None, predictor=None, extra=None) -> Path:
     return write_model_files(directory, tensors, meta)
 
 
+def config_text(meta) -> str:
+    """Return a model folder's config.json text (one layout for every writer)."""
+    return json.dumps(meta, indent=1, sort_keys=True) + '\n'
+
+
 def write_model_files(directory: Path, tensors, meta) -> Path:
     """
     Write ``model.safetensors`` and ``config.json`` into ``directory``; return it.
@@ -112,7 +117,7 @@ def write_model_files(directory: Path, tensors, meta) -> Path:
     """
     tmp_w, tmp_c = directory / (WEIGHTS + '.tmp'), directory / (CONFIG + '.tmp')
     save_file(tensors, str(tmp_w), metadata={'format': 'pt', 'jepa_ros': FORMAT})
-    tmp_c.write_text(json.dumps(meta, indent=1, sort_keys=True) + '\n')
+    tmp_c.write_text(config_text(meta))
     os.replace(tmp_w, directory / WEIGHTS)
     os.replace(tmp_c, directory / CONFIG)
     return directory

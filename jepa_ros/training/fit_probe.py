@@ -54,9 +54,10 @@ class FitProbeConfig:
                               'needs held-out episodes')
         if not self.lr > 0:
             raise ConfigError('FitProbeConfig.lr must be > 0')
-        if not (self.goal_state_weight >= 0 and self.goal_state_deadzone >= 0):
-            raise ConfigError('FitProbeConfig.goal_state_weight and goal_state_deadzone must '
-                              'be >= 0')
+        # what the planner will accept, checked by the planner's own config
+        from jepa_ros.planning.config import PlannerConfig
+        PlannerConfig(goal_state_weight=self.goal_state_weight,
+                      goal_state_deadzone=self.goal_state_deadzone)
 
     def __post_init__(self):
         self.validate()
@@ -72,7 +73,7 @@ def add_arguments(parser):
 def encode_episodes(net, episodes, views, copies: int, generator, batch: int = 256,
                     log=None, recorded: bool = True):
     """
-    Return latents [M, N*L], end-effector positions [M, 3] and episode indices [M].
+    Return latents [M, N*L] and the recorded end-effector positions [M, 3].
 
     Each frame appears as recorded (unless ``recorded`` is False), then ``copies`` times under
     random appearances.
@@ -81,12 +82,13 @@ def encode_episodes(net, episodes, views, copies: int, generator, batch: int = 2
     import torch
     from jepa_ros.training.appearance_aug import random_appearance
     from jepa_ros.training.common import imagenet_normalize
-    zs, ys, es = [], [], []
+    zs, ys = [], []
     passes = range(0 if recorded else 1, 1 + copies)
     total = len(episodes) * len(passes)
     done = 0
-    for i, ep in enumerate(episodes):
-        frames = np.stack([ep.views()[v] for v in views], axis=1)    # [T, V, H, W, 3]
+    for ep in episodes:
+        recorded_views = ep.views()
+        frames = np.stack([recorded_views[v] for v in views], axis=1)    # [T, V, H, W, 3]
         raw = torch.as_tensor(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
         for c in passes:
             for j in range(0, raw.shape[0], batch):
@@ -96,11 +98,10 @@ def encode_episodes(net, episodes, views, copies: int, generator, batch: int = 2
                 with torch.no_grad():
                     zs.append(net.encode(imagenet_normalize(x)).flatten(1))
             ys.append(torch.as_tensor(ep.states[:, :3], dtype=torch.float32))
-            es.append(torch.full((raw.shape[0],), i))
             done += 1
             if log is not None and (done % 100 == 0 or done == total):
                 log(f'encoded {done}/{total} episode passes')
-    return torch.cat(zs), torch.cat(ys), torch.cat(es)
+    return torch.cat(zs), torch.cat(ys)
 
 
 def errors_cm(probe, z, y) -> dict:
@@ -150,14 +151,13 @@ def train_probe(z, y, cfg: FitProbeConfig, progress: bool = False):
 
 def recommend(model_dir, settings: dict):
     """Add planner ``settings`` to a model folder's recommendation (config.json, atomic)."""
-    import json
     from jepa_ros.data.episode import atomic_write_bytes
-    from jepa_ros.models.checkpoint import _read_config, CONFIG
+    from jepa_ros.models.checkpoint import _read_config, CONFIG, config_text
     path = model_dir / CONFIG
     meta = _read_config(path)
     extra = meta.setdefault('extra', {})
     extra['planner'] = dict(extra.get('planner') or {}, **settings)
-    text = (json.dumps(meta, indent=1, sort_keys=True) + '\n').encode('utf-8')
+    text = config_text(meta).encode('utf-8')
     atomic_write_bytes(path, lambda fh: fh.write(text))
 
 
@@ -202,9 +202,9 @@ def fit(cfg: FitProbeConfig, log=print) -> dict:
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + 7)
     log(f'fit-probe: encoding {len(train_eps)} + {len(val_eps)} episodes x '
         f'{1 + cfg.augment_copies} appearances with {model_dir.name}')
-    z, y, _ = encode_episodes(net, train_eps, views, cfg.augment_copies, gen, log=log)
-    zv, yv, _ = encode_episodes(net, val_eps, views, 0, gen)
-    zva, yva, _ = encode_episodes(net, val_eps, views, 1, gen, recorded=False)
+    z, y = encode_episodes(net, train_eps, views, cfg.augment_copies, gen, log=log)
+    zv, yv = encode_episodes(net, val_eps, views, 0, gen)
+    zva, yva = encode_episodes(net, val_eps, views, 1, gen, recorded=False)
     probe = train_probe(z, y, cfg, progress=sys.stderr.isatty())
     sub = torch.randperm(len(z), generator=gen)[:5000]
     report = {'held_out': errors_cm(probe, zv, yv),
